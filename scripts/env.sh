@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Runs a command with Node >= 22.12 on PATH and the project's dependencies installed.
-# Machines that have an older Node get Node 24 from the npm registry's `node` package,
-# installed into .tools/ (ignored by git); nothing outside the project is touched.
-# Usage: bash scripts/with-node.sh npm test
+# Runs a command inside the project's environment: Node >= 22.12 on PATH, npm dependencies
+# installed from the lockfile, and the Debian tools tests and benchmarks compare against.
+# Machines with an older Node get Node 24 from the npm registry's `node` package, installed
+# into .tools/ (ignored by git). Usage: bash scripts/env.sh npm test
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -26,6 +26,11 @@ if ! node_ok; then
   fi
   export PATH="$root/.tools/node_modules/.bin:$PATH"
   node_ok || { echo "sonodiff: could not provide Node >= 22.12" >&2; exit 1; }
+fi
+
+# sox/ffmpeg (reference peers) and ALSA (node-web-audio-api links it); SONODIFF_SYSTEM_DEPS=skip to opt out.
+if [ "${SONODIFF_SYSTEM_DEPS:-}" != "skip" ]; then
+  bash "$root/scripts/install-system-deps.sh"
 fi
 
 # Install from the lockfile when node_modules is missing or older than the lockfile.

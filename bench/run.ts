@@ -27,7 +27,9 @@ function hardwareLine(): string {
     ['ffmpeg', 'ffmpeg', ['-version']],
   ] as const) {
     try {
-      const v = execFileSync(cmd, [...a], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n')[0];
+      const v = execFileSync(cmd, [...a], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(
+        '\n',
+      )[0];
       tools += `; ${name}: ${v?.trim()}`;
     } catch {
       tools += `; ${name}: not found`;

@@ -5,4 +5,5 @@
 
 export * from './audio/types.ts';
 export * from './errors.ts';
+export * from './runtime/index.ts';
 export { Fft, getFft } from './spectrogram/fft.ts';

@@ -7,3 +7,4 @@ export * from './audio/types.ts';
 export * from './errors.ts';
 export * from './runtime/index.ts';
 export { Fft, getFft } from './spectrogram/fft.ts';
+export * from './packs/index.ts';

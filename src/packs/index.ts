@@ -1,0 +1,22 @@
+export type {
+  Conditioning,
+  ControlSpec,
+  ModelCard,
+  ModelIo,
+  ModelManifest,
+  ModelTask,
+  PredictionType,
+  Representation,
+  SpectrogramParams,
+} from './manifest.ts';
+export { manifestSchema } from './manifest.ts';
+export {
+  builtinModelsDir,
+  loadPack,
+  MANIFEST_FILE,
+  type ModelPack,
+  ModelRegistry,
+  modelSearchPath,
+  type PackProblem,
+} from './registry.ts';
+export { manifestIssues, validateManifest } from './validate.ts';

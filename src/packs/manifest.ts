@@ -1,0 +1,228 @@
+/**
+ * The model-pack manifest (`sonodiff.json`): what a pipeline needs to know to run a model
+ * folder without reading any code. The JSON Schema below is the contract (docs/model-packs.md);
+ * ajv checks it and every wrong field becomes one line of the error.
+ */
+
+export type ModelTask = 'generate' | 'denoise' | 'vocode';
+export type Representation = 'waveform' | 'mel' | 'complex-stft' | 'latent';
+export type PredictionType = 'epsilon' | 'v_prediction' | 'sample' | 'flow';
+
+export interface SpectrogramParams {
+  nFft: number;
+  hopLength: number;
+  winLength: number;
+  window: 'hann' | 'hamming' | 'blackman';
+  center: boolean;
+  nMels?: number;
+  fMin?: number;
+  fMax?: number;
+  melScale?: 'slaney' | 'htk';
+  melNorm?: 'slaney' | null;
+  /** How magnitudes are compressed before the model sees them. */
+  compression: 'log' | 'log10' | 'power' | 'amplitude' | 'sgmse';
+  /** Affine scaling applied after compression so values sit near [-1, 1]: (v - shift) * scale. */
+  shift?: number;
+  scale?: number;
+  /** SGMSE-style complex compression: |X|^alpha * beta. */
+  alpha?: number;
+  beta?: number;
+}
+
+export type ControlSpec =
+  | { type: 'number' | 'integer'; min: number; max: number; default?: number; description?: string }
+  | { type: 'enum'; values: string[]; default?: string; description?: string };
+
+export interface Conditioning {
+  /** One class per clip (e.g. spoken digits); index = position in the list. */
+  classes?: string[];
+  /** Several tags per clip (instruments, kits). */
+  tags?: string[];
+  /** Numeric or enumerated controls such as bpm, key, bars. */
+  controls?: Record<string, ControlSpec>;
+  /** Index used as "no condition" for classifier-free guidance. */
+  nullClass?: number;
+}
+
+export interface ModelIo {
+  /** ONNX file of the denoiser/vocoder, relative to the pack folder. */
+  model: string;
+  inputs: {
+    sample: string;
+    timestep: string;
+    class?: string;
+    tags?: string;
+    controls?: string;
+    condition?: string;
+  };
+  output: string;
+  /** What the timestep input carries: diffusers' discrete t, continuous σ, or flow time in [0, 1]. */
+  timestepKind: 'discrete' | 'sigma' | 'flow-time';
+  /** The model's native window length in frames (spectrogram) or samples (waveform). */
+  windowLength: number;
+  /** Window length must be a multiple of this (down-sampling factor of the network). */
+  lengthMultiple?: number;
+}
+
+export interface ModelCard {
+  summary: string;
+  data: string[];
+  licences: string[];
+  architecture: string;
+  parameters: number;
+  trainingCost: string;
+  quality: Record<string, string | number>;
+}
+
+export interface ModelManifest {
+  $schema?: string;
+  id: string;
+  version: string;
+  licence: string;
+  task: ModelTask;
+  representation: Representation;
+  sampleRate: number;
+  channels: number;
+  spectrogram?: SpectrogramParams;
+  conditioning?: Conditioning;
+  prediction: PredictionType;
+  /** diffusers scheduler_config keys (beta_schedule, num_train_timesteps, ...). */
+  scheduler: Record<string, unknown>;
+  defaults: { sampler: string; steps: number; guidance?: number; seconds?: number; strength?: number };
+  io: ModelIo;
+  /** Pack id of the vocoder that turns this model's mel output into audio; Griffin-Lim when absent. */
+  vocoder?: string;
+  card: ModelCard;
+}
+
+const spectrogramSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['nFft', 'hopLength', 'winLength', 'window', 'center', 'compression'],
+  properties: {
+    nFft: { type: 'integer', minimum: 16, maximum: 65536 },
+    hopLength: { type: 'integer', minimum: 1, maximum: 65536 },
+    winLength: { type: 'integer', minimum: 2, maximum: 65536 },
+    window: { enum: ['hann', 'hamming', 'blackman'] },
+    center: { type: 'boolean' },
+    nMels: { type: 'integer', minimum: 1, maximum: 1024 },
+    fMin: { type: 'number', minimum: 0 },
+    fMax: { type: 'number', exclusiveMinimum: 0 },
+    melScale: { enum: ['slaney', 'htk'] },
+    melNorm: { enum: ['slaney', null] },
+    compression: { enum: ['log', 'log10', 'power', 'amplitude', 'sgmse'] },
+    shift: { type: 'number' },
+    scale: { type: 'number' },
+    alpha: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+    beta: { type: 'number', exclusiveMinimum: 0 },
+  },
+} as const;
+
+const controlSchema = {
+  type: 'object',
+  required: ['type'],
+  properties: {
+    type: { enum: ['number', 'integer', 'enum'] },
+    min: { type: 'number' },
+    max: { type: 'number' },
+    default: { type: ['number', 'string'] },
+    values: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, uniqueItems: true },
+    description: { type: 'string' },
+  },
+  additionalProperties: false,
+} as const;
+
+export const manifestSchema = {
+  $id: 'https://sonodiff.dev/schemas/sonodiff.json',
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'id',
+    'version',
+    'licence',
+    'task',
+    'representation',
+    'sampleRate',
+    'channels',
+    'prediction',
+    'scheduler',
+    'defaults',
+    'io',
+    'card',
+  ],
+  properties: {
+    $schema: { type: 'string' },
+    id: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' },
+    version: { type: 'string', pattern: '^\\d+\\.\\d+\\.\\d+([-+][0-9A-Za-z.-]+)?$' },
+    licence: { type: 'string', minLength: 1 },
+    task: { enum: ['generate', 'denoise', 'vocode'] },
+    representation: { enum: ['waveform', 'mel', 'complex-stft', 'latent'] },
+    sampleRate: { type: 'integer', minimum: 1000, maximum: 384000 },
+    channels: { type: 'integer', minimum: 1, maximum: 8 },
+    spectrogram: spectrogramSchema,
+    conditioning: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        classes: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, uniqueItems: true },
+        tags: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, uniqueItems: true },
+        controls: { type: 'object', additionalProperties: controlSchema },
+        nullClass: { type: 'integer', minimum: 0 },
+      },
+    },
+    prediction: { enum: ['epsilon', 'v_prediction', 'sample', 'flow'] },
+    scheduler: { type: 'object' },
+    defaults: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['sampler', 'steps'],
+      properties: {
+        sampler: { type: 'string', minLength: 1 },
+        steps: { type: 'integer', minimum: 1, maximum: 1000 },
+        guidance: { type: 'number', minimum: 0, maximum: 50 },
+        seconds: { type: 'number', exclusiveMinimum: 0, maximum: 3600 },
+        strength: { type: 'number', minimum: 0, maximum: 1 },
+      },
+    },
+    io: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['model', 'inputs', 'output', 'timestepKind', 'windowLength'],
+      properties: {
+        model: { type: 'string', pattern: '^[^/\\\\][^\\\\]*\\.onnx$' },
+        inputs: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['sample', 'timestep'],
+          properties: {
+            sample: { type: 'string', minLength: 1 },
+            timestep: { type: 'string', minLength: 1 },
+            class: { type: 'string', minLength: 1 },
+            tags: { type: 'string', minLength: 1 },
+            controls: { type: 'string', minLength: 1 },
+            condition: { type: 'string', minLength: 1 },
+          },
+        },
+        output: { type: 'string', minLength: 1 },
+        timestepKind: { enum: ['discrete', 'sigma', 'flow-time'] },
+        windowLength: { type: 'integer', minimum: 1, maximum: 10_000_000 },
+        lengthMultiple: { type: 'integer', minimum: 1, maximum: 4096 },
+      },
+    },
+    vocoder: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' },
+    card: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['summary', 'data', 'licences', 'architecture', 'parameters', 'trainingCost', 'quality'],
+      properties: {
+        summary: { type: 'string' },
+        data: { type: 'array', items: { type: 'string' } },
+        licences: { type: 'array', items: { type: 'string' } },
+        architecture: { type: 'string' },
+        parameters: { type: 'integer', minimum: 0 },
+        trainingCost: { type: 'string' },
+        quality: { type: 'object', additionalProperties: { type: ['string', 'number'] } },
+      },
+    },
+  },
+} as const;

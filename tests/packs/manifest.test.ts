@@ -1,0 +1,105 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadPack, ModelRegistry, manifestIssues } from '../../src/index.ts';
+
+const packsDir = path.resolve(import.meta.dirname, '../fixtures/packs');
+const valid = JSON.parse(readFileSync(path.join(packsDir, 'tiny-denoise/sonodiff.json'), 'utf8')) as Record<
+  string,
+  unknown
+>;
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'sonodiff-packs-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function withChanges(patch: (m: Record<string, any>) => void): Record<string, unknown> {
+  const m = structuredClone(valid) as Record<string, any>;
+  patch(m);
+  return m;
+}
+
+describe('manifest validation', () => {
+  it('accepts the fixture pack', () => {
+    expect(manifestIssues(valid)).toEqual([]);
+  });
+
+  it('reports each wrong field once, naming it', () => {
+    const issues = manifestIssues(
+      withChanges((m) => {
+        m.sampleRate = 'fast';
+        m.task = 'dance';
+        delete m.licence;
+        m.io.timestepKind = 'sometimes';
+        m.extra = 1;
+      }),
+    );
+    expect(issues).toHaveLength(5);
+    expect(issues.some((l) => l.startsWith('sampleRate '))).toBe(true);
+    expect(issues).toContain('task must be one of "generate", "denoise", "vocode"');
+    expect(issues).toContain('licence is required');
+    expect(issues.some((l) => l.startsWith('io.timestepKind must be one of'))).toBe(true);
+    expect(issues).toContain('extra is not a known field');
+  });
+
+  it('checks relations between fields', () => {
+    const issues = manifestIssues(
+      withChanges((m) => {
+        m.representation = 'mel';
+        m.conditioning = { controls: { bpm: { type: 'number', min: 180, max: 70 } } };
+      }),
+    );
+    expect(issues).toEqual([
+      'spectrogram is required for representation mel',
+      'conditioning.controls.bpm.min must not exceed max',
+    ]);
+    expect(
+      manifestIssues(
+        withChanges((m) => {
+          m.representation = 'mel';
+          m.spectrogram = {
+            nFft: 512,
+            hopLength: 128,
+            winLength: 1024,
+            window: 'hann',
+            center: true,
+            compression: 'log',
+            nMels: 80,
+            fMax: 9000,
+          };
+        }),
+      ),
+    ).toEqual([
+      'spectrogram.winLength (1024) must not exceed nFft (512)',
+      'spectrogram.fMax (9000) exceeds Nyquist (8000)',
+    ]);
+  });
+});
+
+describe('ModelRegistry', () => {
+  it('finds packs on the search path, first id wins, and reports broken ones', async () => {
+    const user = path.join(tmp, 'user');
+    cpSync(path.join(packsDir, 'tiny-denoise'), path.join(user, 'tiny-denoise'), { recursive: true });
+    cpSync(path.join(packsDir, 'tiny-denoise'), path.join(user, 'broken'), { recursive: true });
+    writeFileSync(path.join(user, 'broken', 'sonodiff.json'), '{"id": "broken"');
+    const reg = new ModelRegistry({ dirs: [user, packsDir], env: {} });
+    const list = await reg.list();
+    expect(list.map((p) => p.manifest.id)).toContain('tiny-denoise');
+    expect((await reg.get('tiny-denoise')).dir).toBe(path.join(user, 'tiny-denoise'));
+    const problems = await reg.problems();
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.error).toMatch(/broken.*sonodiff\.json: not valid JSON/);
+    await expect(reg.get('broken')).rejects.toMatchObject({ code: 'ERR_MODEL' });
+    await expect(reg.get('nope')).rejects.toThrow(/unknown model "nope"/);
+    await expect(reg.get('../etc')).rejects.toThrow(/invalid model id/);
+  });
+
+  it('refuses a model file outside the pack folder', async () => {
+    const dir = path.join(tmp, 'escape');
+    cpSync(path.join(packsDir, 'tiny-denoise'), dir, { recursive: true });
+    const m = withChanges((x) => {
+      x.io.model = 'sub/../../model.onnx';
+    });
+    writeFileSync(path.join(dir, 'sonodiff.json'), JSON.stringify(m));
+    await expect(loadPack(dir)).rejects.toThrow(/inside the pack folder|missing/);
+  });
+});

@@ -1,0 +1,13 @@
+export type { Aligned, AlignOptions, DelayEstimate, DelayOptions } from './align.ts';
+export { alignSignals, estimateDelay } from './align.ts';
+export type { Image2D, PsnrOptions, SsimOptions } from './image.ts';
+export { psnr, ssim } from './image.ts';
+export type { LsdOptions } from './lsd.ts';
+export { logSpectralDistance } from './lsd.ts';
+export type { MrStftOptions, MrStftResult, StftResolution } from './mrstft.ts';
+export { DEFAULT_MRSTFT_RESOLUTIONS, multiResolutionStftDistance } from './mrstft.ts';
+export type { SegmentalSnrOptions } from './segsnr.ts';
+export { segmentalSnr } from './segsnr.ts';
+export { sdr, siSdr } from './sisdr.ts';
+export type { StoiOptions } from './stoi.ts';
+export { estoi, stoi } from './stoi.ts';

@@ -1,0 +1,244 @@
+/**
+ * Conditional diffusion denoising of any-length audio at any rate and channel count. Each
+ * channel is resampled to the model's rate, cut into half-overlapping windows, denoised by the
+ * sampler starting from the noisy input itself (y + σ_max·n, so the first model call acts as a
+ * predictive pass and later steps refine), overlap-added, resampled back and mixed dry/wet.
+ * Everything streams: memory is bounded by a few windows whatever the input length.
+ */
+import { Resampler } from '../audio/resample.ts';
+import type { PcmAudio } from '../audio/types.ts';
+import { OverlapAddWindower } from '../audio/windower.ts';
+import { SonodiffError } from '../errors.ts';
+import type { ModelPack } from '../packs/index.ts';
+import type { ModelSession, Runtime, SessionOptions } from '../runtime/index.ts';
+import { type Denoiser, sample } from '../sampler/index.ts';
+import { type Condition, createModelDenoiser } from './model-denoiser.ts';
+import { planSampling } from './plan.ts';
+import { type ModelRepresentation, representationFor } from './representation.ts';
+import type { AudioChunk, RunOptions } from './types.ts';
+
+export interface DenoiseOptions extends RunOptions {
+  /** Dry/wet: 1 = fully denoised (default), 0 = the input unchanged. */
+  strength?: number;
+}
+
+/** Input for streaming denoise: planar chunks at one sample rate. */
+export type ChunkSource = AsyncIterable<Float32Array[]> | Iterable<Float32Array[]>;
+
+export class DenoisePipeline {
+  readonly pack: ModelPack;
+  private readonly session: ModelSession;
+  private readonly denoiser: Denoiser<Condition>;
+  private readonly rep: ModelRepresentation;
+  /** Window length in samples at the model rate. */
+  readonly windowSamples: number;
+
+  private constructor(pack: ModelPack, session: ModelSession) {
+    this.pack = pack;
+    this.session = session;
+    this.denoiser = createModelDenoiser(session, pack.manifest);
+    this.rep = representationFor(pack.manifest);
+    const w = this.rep.samples(pack.manifest.io.windowLength);
+    // The windower needs an even window for its half hop.
+    this.windowSamples = w - (w % 2);
+  }
+
+  static async load(pack: ModelPack, runtime: Runtime, options: SessionOptions = {}): Promise<DenoisePipeline> {
+    if (pack.manifest.task !== 'denoise') {
+      throw new SonodiffError('ERR_MODEL', `model ${pack.manifest.id} is a ${pack.manifest.task} model, not denoise`);
+    }
+    const session = await runtime.load(pack.modelPath, options);
+    return new DenoisePipeline(pack, session);
+  }
+
+  get device(): string {
+    return this.session.device;
+  }
+
+  /** Model-rate latency of the stream in input samples. */
+  latencySeconds(): number {
+    return this.windowSamples / 2 / this.pack.manifest.sampleRate;
+  }
+
+  /** Denoises a whole buffer; yields chunks as they become final. */
+  denoise(audio: PcmAudio, options: DenoiseOptions = {}): AsyncIterable<AudioChunk> {
+    const block = 16384;
+    const n = audio.channels[0]?.length ?? 0;
+    function* chunks(): Iterable<Float32Array[]> {
+      for (let s = 0; s < n; s += block) yield audio.channels.map((c) => c.subarray(s, Math.min(n, s + block)));
+    }
+    return this.denoiseStream(chunks(), audio.sampleRate, audio.channels.length, options);
+  }
+
+  /** Denoises a stream of planar chunks at `sampleRate`; output sample i aligns with input sample i. */
+  async *denoiseStream(
+    source: ChunkSource,
+    sampleRate: number,
+    channelCount: number,
+    options: DenoiseOptions = {},
+  ): AsyncIterable<AudioChunk> {
+    const m = this.pack.manifest;
+    const strength = options.strength ?? 1;
+    if (!(strength >= 0 && strength <= 1)) throw new RangeError(`strength must lie in [0, 1], got ${strength}`);
+    if (!Number.isInteger(channelCount) || channelCount < 1) {
+      throw new RangeError(`channelCount must be a positive integer, got ${channelCount}`);
+    }
+    const steps = options.steps ?? m.defaults.steps;
+    const plan = planSampling(m, steps, options.sampler);
+    const seed = options.seed ?? 0;
+    const signal = options.signal;
+    const rate = m.sampleRate;
+    const W = this.windowSamples;
+    const hop = W / 2;
+    const channels = Array.from({ length: channelCount }, () => ({
+      down: sampleRate === rate ? undefined : new Resampler(sampleRate, rate),
+      up: sampleRate === rate ? undefined : new Resampler(rate, sampleRate),
+      // The model sees unwindowed audio; Hann synthesis × rect analysis sums to a constant at hop W/2.
+      ola: new OverlapAddWindower({ windowLength: W, hop, analysisWindow: 'rect', synthesisWindow: 'hann' }),
+      dry: [] as Float32Array[],
+      dryOffset: 0,
+      pending: [] as Float32Array[],
+    }));
+    let window = 0;
+    const processor = (ch: number) => async (frame: Float32Array, frameIndex: number) => {
+      if (strength === 0) return frame;
+      window++;
+      options.onEvent?.({ type: 'window', index: window - 1, windows: undefined });
+      return this.denoiseWindow(frame, plan, seed, frameIndex * channelCount + ch, signal, (e) =>
+        options.onEvent?.({ ...e, window: window - 1 }),
+      );
+    };
+
+    let outFrames = 0;
+    let index = 0;
+    const t0 = performance.now();
+    // Emits whatever every channel has ready, mixed with the aligned dry input.
+    const emit = (last: boolean): AudioChunk | undefined => {
+      const ready = Math.min(...channels.map((c) => c.pending.reduce((a, p) => a + p.length, 0)));
+      if (ready === 0 && !last) return undefined;
+      const out = channels.map((c) => {
+        const wet = takeFrom(c.pending, ready);
+        const dry = takeFrom(c.dry, ready);
+        if (strength < 1) for (let i = 0; i < ready; i++) wet[i] = strength * wet[i]! + (1 - strength) * dry[i]!;
+        return wet;
+      });
+      const chunk: AudioChunk = { sampleRate, channels: out, startFrame: outFrames, index: index++, last };
+      outFrames += ready;
+      options.onEvent?.({ type: 'chunk', index: chunk.index, frames: ready, elapsedMs: performance.now() - t0 });
+      return chunk;
+    };
+
+    let inFrames = 0;
+    for await (const chunk of source) {
+      if (chunk.length !== channelCount) {
+        throw new RangeError(`every chunk must have ${channelCount} channels, got ${chunk.length}`);
+      }
+      inFrames += chunk[0]?.length ?? 0;
+      for (let ch = 0; ch < channelCount; ch++) {
+        const c = channels[ch]!;
+        c.dry.push(chunk[ch]!.slice());
+        const atRate = c.down ? c.down.process(chunk[ch]!) : chunk[ch]!;
+        const wet = await c.ola.pushAsync(atRate, processor(ch));
+        const back = c.up ? c.up.process(wet) : wet;
+        if (back.length > 0) c.pending.push(back);
+      }
+      const out = emit(false);
+      if (out) yield out;
+    }
+    for (let ch = 0; ch < channelCount; ch++) {
+      const c = channels[ch]!;
+      const tail = c.down ? c.down.flush() : new Float32Array(0);
+      let wet = tail.length > 0 ? await c.ola.pushAsync(tail, processor(ch)) : new Float32Array(0);
+      wet = concat(wet, await c.ola.flushAsync(processor(ch)));
+      let back = c.up ? c.up.process(wet) : wet;
+      if (c.up) back = concat(back, c.up.flush());
+      c.pending.push(back);
+      // Exactly as many output frames as input frames.
+      const have = c.pending.reduce((a, p) => a + p.length, 0);
+      const want = inFrames - outFrames;
+      if (have > want) c.pending.splice(0, c.pending.length, takeFrom(c.pending, want));
+      else if (have < want) c.pending.push(new Float32Array(want - have));
+    }
+    const final = emit(true);
+    if (final) yield final;
+  }
+
+  private async denoiseWindow(
+    frame: Float32Array,
+    plan: ReturnType<typeof planSampling>,
+    seed: number,
+    item: number,
+    signal: AbortSignal | undefined,
+    onEvent: (e: import('../sampler/index.ts').SamplerEvent) => void,
+  ): Promise<Float32Array> {
+    const rep = this.rep;
+    const multiple = this.pack.manifest.io.lengthMultiple ?? 1;
+    const y = rep.encode(frame);
+    const frames = y.length / (rep.channels * rep.rows);
+    const padded = Math.ceil(frames / multiple) * multiple;
+    const yp = padFrames(y, rep.channels * rep.rows, frames, padded);
+    const shape = [1, rep.channels, rep.rows, padded];
+    const result = await sample<Condition>({
+      denoiser: this.denoiser,
+      shape,
+      levels: plan.levels,
+      sampler: plan.sampler,
+      prediction: plan.prediction,
+      seed,
+      itemOffset: item,
+      cond: [{ condition: yp }],
+      init: { x: yp, strength: 1 },
+      ...(signal ? { signal } : {}),
+      onEvent,
+    });
+    const x = cropFrames(result.x, rep.channels * rep.rows, padded, frames);
+    return rep.decode(x, frames, frame.length);
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.dispose();
+  }
+}
+
+/** Removes and returns the first n samples of a list of arrays. */
+function takeFrom(list: Float32Array[], n: number): Float32Array {
+  const out = new Float32Array(n);
+  let filled = 0;
+  while (filled < n && list.length > 0) {
+    const head = list[0]!;
+    const k = Math.min(head.length, n - filled);
+    out.set(head.subarray(0, k), filled);
+    filled += k;
+    if (k === head.length) list.shift();
+    else list[0] = head.subarray(k);
+  }
+  return out;
+}
+
+function concat(a: Float32Array, b: Float32Array): Float32Array {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** [rows, frames] → [rows, padded] repeating the edge frame (zeros would read as silence). */
+export function padFrames(x: Float32Array, rows: number, frames: number, padded: number): Float32Array {
+  if (padded === frames) return x;
+  const out = new Float32Array(rows * padded);
+  for (let r = 0; r < rows; r++) {
+    out.set(x.subarray(r * frames, (r + 1) * frames), r * padded);
+    const edge = x[r * frames + frames - 1]!;
+    out.fill(edge, r * padded + frames, (r + 1) * padded);
+  }
+  return out;
+}
+
+export function cropFrames(x: Float32Array, rows: number, padded: number, frames: number): Float32Array {
+  if (padded === frames) return x;
+  const out = new Float32Array(rows * frames);
+  for (let r = 0; r < rows; r++) out.set(x.subarray(r * padded, r * padded + frames), r * frames);
+  return out;
+}

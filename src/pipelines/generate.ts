@@ -1,0 +1,258 @@
+/**
+ * Generation from a pack: class/tag/control-conditioned sampling with classifier-free guidance,
+ * window after window (each continuing from the previous window's tail, crossfaded), decoded to
+ * audio and yielded chunk by chunk. Seamless loops are sampled with the sampler's loop mode and
+ * decoded circularly so the end joins the start.
+ */
+import type { PcmAudio } from '../audio/types.ts';
+import { SonodiffError } from '../errors.ts';
+import type { ModelPack } from '../packs/index.ts';
+import type { ModelSession, Runtime, SessionOptions } from '../runtime/index.ts';
+import { continuation, type Denoiser, type GuidanceOptions, sample } from '../sampler/index.ts';
+import { type Condition, createModelDenoiser } from './model-denoiser.ts';
+import { planSampling } from './plan.ts';
+import { type ModelRepresentation, representationFor } from './representation.ts';
+import type { AudioChunk, RunOptions } from './types.ts';
+
+export interface GenerateOptions extends RunOptions {
+  /** Class name from the manifest's vocabulary (e.g. "seven"). */
+  className?: string;
+  /** Tags from the manifest's vocabulary. */
+  tags?: readonly string[];
+  /** Values for the manifest's controls (bpm, key, bars, …). */
+  controls?: Readonly<Record<string, number | string>>;
+  /** Output length; default the manifest's default or one window. */
+  seconds?: number;
+  /** Classifier-free guidance scale; 1 disables guidance. */
+  guidance?: number;
+  /** Make a seamless loop (one window long at most). */
+  loop?: boolean;
+  /** Variation: start from this audio (mono-mixed, resampled by the caller to the model rate). */
+  init?: PcmAudio;
+  /** How far from `init` to move: 0 = unchanged, 1 = ignore it. */
+  strength?: number;
+}
+
+export class GeneratePipeline {
+  readonly pack: ModelPack;
+  private readonly session: ModelSession;
+  private readonly denoiser: Denoiser<Condition>;
+  private readonly rep: ModelRepresentation;
+
+  private constructor(pack: ModelPack, session: ModelSession) {
+    this.pack = pack;
+    this.session = session;
+    this.denoiser = createModelDenoiser(session, pack.manifest);
+    this.rep = representationFor(pack.manifest);
+  }
+
+  static async load(pack: ModelPack, runtime: Runtime, options: SessionOptions = {}): Promise<GeneratePipeline> {
+    if (pack.manifest.task !== 'generate') {
+      throw new SonodiffError('ERR_MODEL', `model ${pack.manifest.id} is a ${pack.manifest.task} model, not generate`);
+    }
+    const session = await runtime.load(pack.modelPath, options);
+    return new GeneratePipeline(pack, session);
+  }
+
+  get device(): string {
+    return this.session.device;
+  }
+
+  /** Builds the per-item condition from user-facing names; errors name the bad value. */
+  condition(options: GenerateOptions): Condition {
+    const c = this.pack.manifest.conditioning ?? {};
+    const cond: Condition = {};
+    if (options.className !== undefined) {
+      const i = c.classes?.indexOf(options.className) ?? -1;
+      if (i < 0) {
+        throw new RangeError(
+          c.classes
+            ? `class must be one of ${c.classes.join(', ')}, got "${options.className}"`
+            : `model ${this.pack.manifest.id} takes no class`,
+        );
+      }
+      cond.classIndex = i;
+    } else if (c.classes) {
+      throw new RangeError(`class is required: one of ${c.classes.join(', ')}`);
+    }
+    if (options.tags && options.tags.length > 0) {
+      const vocab = c.tags ?? [];
+      const v = new Float32Array(vocab.length);
+      for (const t of options.tags) {
+        const i = vocab.indexOf(t);
+        if (i < 0) throw new RangeError(`tag must be one of ${vocab.join(', ') || '(none)'}, got "${t}"`);
+        v[i] = 1;
+      }
+      cond.tags = v;
+    }
+    const specs = Object.entries(c.controls ?? {});
+    if (specs.length > 0) {
+      const v = new Float32Array(specs.length);
+      specs.forEach(([name, spec], i) => {
+        const raw = options.controls?.[name] ?? spec.default;
+        if (raw === undefined) throw new RangeError(`${name} is required`);
+        if (spec.type === 'enum') {
+          const k = spec.values.indexOf(String(raw));
+          if (k < 0) throw new RangeError(`${name} must be one of ${spec.values.join(', ')}, got "${raw}"`);
+          v[i] = spec.values.length > 1 ? k / (spec.values.length - 1) : 0;
+        } else {
+          const x = Number(raw);
+          if (!(x >= spec.min && x <= spec.max) || (spec.type === 'integer' && !Number.isInteger(x))) {
+            throw new RangeError(`${name} must be ${spec.type === 'integer' ? 'an integer' : 'a number'} from ${spec.min} to ${spec.max}, got ${raw}`);
+          }
+          // Controls enter the network normalised to [0, 1].
+          v[i] = spec.max > spec.min ? (x - spec.min) / (spec.max - spec.min) : 0;
+        }
+      });
+      cond.controls = v;
+    }
+    return cond;
+  }
+
+  private unconditional(): Condition {
+    const c = this.pack.manifest.conditioning ?? {};
+    const u: Condition = {};
+    if (c.classes) u.classIndex = c.nullClass ?? c.classes.length;
+    if (c.tags) u.tags = new Float32Array(c.tags.length);
+    if (c.controls) u.controls = new Float32Array(Object.keys(c.controls).length);
+    return u;
+  }
+
+  /** Generates audio, yielding each window's new audio as soon as it is decoded. */
+  async *generate(options: GenerateOptions = {}): AsyncIterable<AudioChunk> {
+    const m = this.pack.manifest;
+    const rep = this.rep;
+    const rate = m.sampleRate;
+    const W = m.io.windowLength;
+    const multiple = m.io.lengthMultiple ?? 1;
+    const seconds = options.seconds ?? m.defaults.seconds ?? rep.samples(W) / rate;
+    if (!(seconds > 0 && seconds <= 3600)) throw new RangeError(`seconds must be in (0, 3600], got ${seconds}`);
+    const totalSamples = Math.round(seconds * rate);
+    const totalFrames = rep.frames(totalSamples);
+    const steps = options.steps ?? m.defaults.steps;
+    const plan = planSampling(m, steps, options.sampler);
+    const seed = options.seed ?? 0;
+    const guidance = options.guidance ?? m.defaults.guidance ?? 1;
+    if (!(guidance >= 0 && guidance <= 50)) throw new RangeError(`guidance must lie in [0, 50], got ${guidance}`);
+    const cond = this.condition(options);
+    const g: GuidanceOptions<Condition> | undefined =
+      guidance !== 1 && m.conditioning ? { scale: guidance, uncond: [this.unconditional()] } : undefined;
+    if (options.loop && totalFrames > W) {
+      throw new RangeError(`a loop can be at most one model window long (${(rep.samples(W) / rate).toFixed(2)} s)`);
+    }
+    const strength = options.strength ?? m.defaults.strength ?? 0.6;
+    let initX: Float32Array | undefined;
+    if (options.init) {
+      if (options.init.sampleRate !== rate) {
+        throw new RangeError(`init must be at the model rate ${rate} Hz, got ${options.init.sampleRate} Hz`);
+      }
+      initX = rep.encode(options.init.channels[0]!);
+    }
+
+    const rows = rep.channels * rep.rows;
+    // Windows overlap by a quarter: the overlap is the known context of the next window.
+    const context = totalFrames > W ? Math.floor(W / 4) : 0;
+    const windows = totalFrames <= W ? 1 : 1 + Math.ceil((totalFrames - W) / (W - context));
+    const fadeSamples = rep.samples(context + 1) > 0 ? Math.min(rep.samples(Math.max(2, context)), 4096) : 0;
+    let prev: Float32Array | undefined;
+    let prevAudioTail: Float32Array | undefined;
+    let emitted = 0;
+    const t0 = performance.now();
+    for (let w = 0; w < windows; w++) {
+      options.onEvent?.({ type: 'window', index: w, windows });
+      const frames = windows === 1 ? Math.max(multiple, Math.ceil(Math.min(totalFrames, W) / multiple) * multiple) : W;
+      const shape = [1, rep.channels, rep.rows, frames];
+      const inpaint = prev && context > 0 ? continuation(lastFrames(prev, rows, W, context), context, shape) : undefined;
+      const init = initX ? windowOf(initX, rows, initX.length / rows, w * (W - context), frames) : undefined;
+      const result = await sample<Condition>({
+        denoiser: this.denoiser,
+        shape,
+        levels: plan.levels,
+        sampler: plan.sampler,
+        prediction: plan.prediction,
+        ...(plan.sigmaData !== undefined ? { sigmaData: plan.sigmaData } : {}),
+        initNoiseScale: plan.initNoiseScale,
+        seed,
+        itemOffset: w,
+        cond: [cond],
+        ...(g ? { guidance: g } : {}),
+        ...(inpaint ? { inpaint } : {}),
+        ...(init ? { init: { x: init, strength } } : {}),
+        ...(options.loop ? { loop: { mode: 'shift' as const } } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        onEvent: (e) => options.onEvent?.({ ...e, window: w }),
+      });
+      prev = result.x;
+      let audio = options.loop
+        ? decodeLoop(rep, result.x, rows, frames, seed)
+        : rep.decode(result.x, frames, rep.samples(frames), seed + w);
+      // Each window after the first starts with the context it shares with the previous one.
+      const skip = w === 0 ? 0 : rep.samples(context);
+      const isLast = w === windows - 1;
+      const remaining = totalSamples - emitted;
+      let body = audio.subarray(skip);
+      if (prevAudioTail && fadeSamples > 0) body = crossfadeInto(prevAudioTail, body);
+      const keepTail = !isLast && fadeSamples > 0 ? fadeSamples : 0;
+      let out = body.subarray(0, Math.max(0, Math.min(remaining, body.length - keepTail)));
+      if (isLast) out = body.subarray(0, Math.min(remaining, body.length));
+      prevAudioTail = keepTail > 0 ? body.slice(out.length, out.length + keepTail) : undefined;
+      if (isLast && out.length < remaining) {
+        const padded = new Float32Array(remaining);
+        padded.set(out);
+        out = padded;
+      }
+      audio = out.slice();
+      const chunk: AudioChunk = {
+        sampleRate: rate,
+        channels: [audio],
+        startFrame: emitted,
+        index: w,
+        last: isLast,
+      };
+      emitted += audio.length;
+      options.onEvent?.({ type: 'chunk', index: w, frames: audio.length, elapsedMs: performance.now() - t0 });
+      yield chunk;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.dispose();
+  }
+}
+
+function lastFrames(x: Float32Array, rows: number, frames: number, n: number): Float32Array {
+  const out = new Float32Array(rows * frames);
+  for (let r = 0; r < rows; r++) out.set(x.subarray(r * frames + frames - n, (r + 1) * frames), r * frames);
+  return out;
+}
+
+function windowOf(x: Float32Array, rows: number, total: number, start: number, frames: number): Float32Array {
+  const out = new Float32Array(rows * frames);
+  for (let r = 0; r < rows; r++) {
+    for (let f = 0; f < frames; f++) out[r * frames + f] = x[r * total + Math.min(total - 1, start + f)]!;
+  }
+  return out;
+}
+
+/** Replaces the start of `body` with an equal-power crossfade from `tail`. */
+function crossfadeInto(tail: Float32Array, body: Float32Array): Float32Array {
+  const n = Math.min(tail.length, body.length);
+  const out = body.slice();
+  for (let i = 0; i < n; i++) {
+    const t = (i + 0.5) / n;
+    out[i] = Math.cos((Math.PI / 2) * t) * tail[i]! + Math.sin((Math.PI / 2) * t) * body[i]!;
+  }
+  return out;
+}
+
+/** Decodes a loop circularly: the spectrogram is tiled three times and the middle copy kept. */
+function decodeLoop(rep: ModelRepresentation, x: Float32Array, rows: number, frames: number, seed: number): Float32Array {
+  const tiled = new Float32Array(rows * frames * 3);
+  for (let r = 0; r < rows; r++) {
+    const src = x.subarray(r * frames, (r + 1) * frames);
+    for (let k = 0; k < 3; k++) tiled.set(src, r * frames * 3 + k * frames);
+  }
+  const period = rep.samples(frames + 1);
+  const audio = rep.decode(tiled, frames * 3, rep.samples(frames * 3), seed);
+  return audio.slice(period, 2 * period);
+}

@@ -1,0 +1,204 @@
+/**
+ * The model's view of audio, built from the pack manifest: waveform, log-mel, or compressed
+ * complex STFT. Tensors are [channels, bins, frames] (time last, as the networks expect); the
+ * spectrogram module's arrays are frames × bins, so encode/decode transpose.
+ */
+import { SonodiffError } from '../errors.ts';
+import type { ModelManifest, SpectrogramParams } from '../packs/index.ts';
+import {
+  type ComplexSpectrogram,
+  griffinLim,
+  istft,
+  type MelFilterbank,
+  melFilterbank,
+  melToLinear,
+  type ResolvedStft,
+  resolveStft,
+  type Spectrogram,
+  stft,
+} from '../spectrogram/index.ts';
+
+export interface ModelRepresentation {
+  /** Channels of one item's tensor (2 for complex STFT, 1 for mel, audio channels for waveform). */
+  readonly channels: number;
+  /** Rows per channel (mel bands, STFT bins; 1 for waveform). */
+  readonly rows: number;
+  /** Audio samples per model frame (STFT hop; 1 for waveform). */
+  readonly hop: number;
+  /** Frames the model sees for `samples` of audio. */
+  frames(samples: number): number;
+  /** Samples of audio that `frames` model frames stand for. */
+  samples(frames: number): number;
+  /** Mono audio → [channels, rows, frames] tensor data. */
+  encode(audio: Float32Array): Float32Array;
+  /** Tensor data → mono audio of `length` samples. `seed` fixes any random phase init. */
+  decode(x: Float32Array, frames: number, length: number, seed?: number): Float32Array;
+}
+
+function stftOptionsOf(p: SpectrogramParams): ResolvedStft {
+  return resolveStft({
+    nFft: p.nFft,
+    hopLength: p.hopLength,
+    winLength: p.winLength,
+    window: p.window,
+    center: p.center,
+    padMode: 'reflect',
+  });
+}
+
+/** frames × bins (frame-major) → bins × frames (time last), and back. */
+function transpose(src: Float32Array, rows: number, cols: number, out = new Float32Array(src.length)): Float32Array {
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = src[r * cols + c]!;
+  return out;
+}
+
+class WaveformRepresentation implements ModelRepresentation {
+  readonly channels = 1;
+  readonly rows = 1;
+  readonly hop = 1;
+  frames(samples: number): number {
+    return samples;
+  }
+  samples(frames: number): number {
+    return frames;
+  }
+  encode(audio: Float32Array): Float32Array {
+    return audio.slice();
+  }
+  decode(x: Float32Array, _frames: number, length: number): Float32Array {
+    return x.slice(0, length);
+  }
+}
+
+/** SGMSE-style compression c = β·|X|^α·e^{i∠X} keeps phase and evens out dynamic range. */
+class ComplexStftRepresentation implements ModelRepresentation {
+  readonly channels = 2;
+  readonly rows: number;
+  readonly hop: number;
+  private readonly o: ResolvedStft;
+  private readonly alpha: number;
+  private readonly beta: number;
+
+  constructor(p: SpectrogramParams) {
+    this.o = stftOptionsOf(p);
+    this.rows = this.o.bins;
+    this.hop = this.o.hopLength;
+    this.alpha = p.alpha ?? 0.5;
+    this.beta = p.beta ?? 0.15;
+  }
+  frames(samples: number): number {
+    return this.o.center ? 1 + Math.floor(samples / this.hop) : 1 + Math.floor((samples - this.o.nFft) / this.hop);
+  }
+  samples(frames: number): number {
+    return (frames - 1) * this.hop;
+  }
+  encode(audio: Float32Array): Float32Array {
+    const s = stft(audio, this.o);
+    const { frames, bins } = s;
+    const re = new Float32Array(s.re.length);
+    const im = new Float32Array(s.im.length);
+    for (let i = 0; i < re.length; i++) {
+      const mag = Math.hypot(s.re[i]!, s.im[i]!);
+      const g = mag > 0 ? this.beta * mag ** (this.alpha - 1) : 0;
+      re[i] = g * s.re[i]!;
+      im[i] = g * s.im[i]!;
+    }
+    const out = new Float32Array(2 * frames * bins);
+    transpose(re, frames, bins, out.subarray(0, frames * bins));
+    transpose(im, frames, bins, out.subarray(frames * bins));
+    return out;
+  }
+  decode(x: Float32Array, frames: number, length: number): Float32Array {
+    const bins = this.rows;
+    const n = frames * bins;
+    const re = transpose(x.subarray(0, n), bins, frames);
+    const im = transpose(x.subarray(n, 2 * n), bins, frames);
+    for (let i = 0; i < n; i++) {
+      const c = Math.hypot(re[i]!, im[i]!);
+      const g = c > 0 ? (c / this.beta) ** (1 / this.alpha) / c : 0;
+      re[i] = g * re[i]!;
+      im[i] = g * im[i]!;
+    }
+    const spec: ComplexSpectrogram = { frames, bins, re, im };
+    return istft(spec, { ...this.o, length });
+  }
+}
+
+/** Log-mel: model value = (ln(max(mel, 1e-5)) − shift)·scale. Decoded by mel inversion + Griffin-Lim. */
+class MelRepresentation implements ModelRepresentation {
+  readonly channels = 1;
+  readonly rows: number;
+  readonly hop: number;
+  private readonly o: ResolvedStft;
+  private readonly fb: MelFilterbank;
+  private readonly shift: number;
+  private readonly scale: number;
+  private readonly log10: boolean;
+
+  constructor(p: SpectrogramParams, sampleRate: number) {
+    this.o = stftOptionsOf(p);
+    this.hop = this.o.hopLength;
+    this.fb = melFilterbank({
+      sampleRate,
+      nFft: p.nFft,
+      nMels: p.nMels!,
+      fMin: p.fMin ?? 0,
+      fMax: p.fMax ?? sampleRate / 2,
+      scale: p.melScale ?? 'slaney',
+      norm: p.melNorm === undefined ? 'slaney' : p.melNorm,
+    });
+    this.rows = this.fb.nMels;
+    this.shift = p.shift ?? 0;
+    this.scale = p.scale ?? 1;
+    this.log10 = p.compression === 'log10';
+  }
+  frames(samples: number): number {
+    return 1 + Math.floor(samples / this.hop);
+  }
+  samples(frames: number): number {
+    return (frames - 1) * this.hop;
+  }
+  encode(audio: Float32Array): Float32Array {
+    const s = stft(audio, this.o);
+    const { frames, bins } = s;
+    const mel = new Float32Array(frames * this.rows);
+    const { weights, ranges } = this.fb;
+    for (let f = 0; f < frames; f++) {
+      for (let m = 0; m < this.rows; m++) {
+        let acc = 0;
+        for (let k = ranges[2 * m]!; k < ranges[2 * m + 1]!; k++) {
+          acc += weights[m * bins + k]! * Math.hypot(s.re[f * bins + k]!, s.im[f * bins + k]!);
+        }
+        const l = this.log10 ? Math.log10(Math.max(acc, 1e-5)) : Math.log(Math.max(acc, 1e-5));
+        mel[f * this.rows + m] = (l - this.shift) * this.scale;
+      }
+    }
+    return transpose(mel, frames, this.rows);
+  }
+  /** Mel amplitude (frames × nMels) from model values. */
+  toMel(x: Float32Array, frames: number): Spectrogram {
+    const data = transpose(x.subarray(0, frames * this.rows), this.rows, frames);
+    for (let i = 0; i < data.length; i++) {
+      const l = data[i]! / this.scale + this.shift;
+      data[i] = this.log10 ? 10 ** l : Math.exp(l);
+    }
+    return { frames, bins: this.rows, data };
+  }
+  decode(x: Float32Array, frames: number, length: number, seed = 0): Float32Array {
+    const lin = melToLinear(this.toMel(x, frames), this.fb, { power: 1 });
+    return griffinLim(lin, { ...this.o, iterations: 32, momentum: 0.99, seed, length }).signal;
+  }
+}
+
+export function representationFor(m: ModelManifest): ModelRepresentation {
+  switch (m.representation) {
+    case 'waveform':
+      return new WaveformRepresentation();
+    case 'complex-stft':
+      return new ComplexStftRepresentation(m.spectrogram!);
+    case 'mel':
+      return new MelRepresentation(m.spectrogram!, m.sampleRate);
+    default:
+      throw new SonodiffError('ERR_MODEL', `representation ${m.representation} is not supported by the built-in pipelines`);
+  }
+}

@@ -43,9 +43,16 @@ export class DenoisePipeline {
     this.windowSamples = w - (w % 2);
   }
 
-  static async load(pack: ModelPack, runtime: Runtime, options: SessionOptions = {}): Promise<DenoisePipeline> {
+  static async load(
+    pack: ModelPack,
+    runtime: Runtime,
+    options: SessionOptions = {},
+  ): Promise<DenoisePipeline> {
     if (pack.manifest.task !== 'denoise') {
-      throw new SonodiffError('ERR_MODEL', `model ${pack.manifest.id} is a ${pack.manifest.task} model, not denoise`);
+      throw new SonodiffError(
+        'ERR_MODEL',
+        `model ${pack.manifest.id} is a ${pack.manifest.task} model, not denoise`,
+      );
     }
     const session = await runtime.load(pack.modelPath, options);
     return new DenoisePipeline(pack, session);
@@ -65,7 +72,8 @@ export class DenoisePipeline {
     const block = 16384;
     const n = audio.channels[0]?.length ?? 0;
     function* chunks(): Iterable<Float32Array[]> {
-      for (let s = 0; s < n; s += block) yield audio.channels.map((c) => c.subarray(s, Math.min(n, s + block)));
+      for (let s = 0; s < n; s += block)
+        yield audio.channels.map((c) => c.subarray(s, Math.min(n, s + block)));
     }
     return this.denoiseStream(chunks(), audio.sampleRate, audio.channels.length, options);
   }
@@ -79,7 +87,8 @@ export class DenoisePipeline {
   ): AsyncIterable<AudioChunk> {
     const m = this.pack.manifest;
     const strength = options.strength ?? 1;
-    if (!(strength >= 0 && strength <= 1)) throw new RangeError(`strength must lie in [0, 1], got ${strength}`);
+    if (!(strength >= 0 && strength <= 1))
+      throw new RangeError(`strength must lie in [0, 1], got ${strength}`);
     if (!Number.isInteger(channelCount) || channelCount < 1) {
       throw new RangeError(`channelCount must be a positive integer, got ${channelCount}`);
     }
@@ -119,12 +128,18 @@ export class DenoisePipeline {
       const out = channels.map((c) => {
         const wet = takeFrom(c.pending, ready);
         const dry = takeFrom(c.dry, ready);
-        if (strength < 1) for (let i = 0; i < ready; i++) wet[i] = strength * wet[i]! + (1 - strength) * dry[i]!;
+        if (strength < 1)
+          for (let i = 0; i < ready; i++) wet[i] = strength * wet[i]! + (1 - strength) * dry[i]!;
         return wet;
       });
       const chunk: AudioChunk = { sampleRate, channels: out, startFrame: outFrames, index: index++, last };
       outFrames += ready;
-      options.onEvent?.({ type: 'chunk', index: chunk.index, frames: ready, elapsedMs: performance.now() - t0 });
+      options.onEvent?.({
+        type: 'chunk',
+        index: chunk.index,
+        frames: ready,
+        elapsedMs: performance.now() - t0,
+      });
       return chunk;
     };
 

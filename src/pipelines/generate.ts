@@ -46,9 +46,16 @@ export class GeneratePipeline {
     this.rep = representationFor(pack.manifest);
   }
 
-  static async load(pack: ModelPack, runtime: Runtime, options: SessionOptions = {}): Promise<GeneratePipeline> {
+  static async load(
+    pack: ModelPack,
+    runtime: Runtime,
+    options: SessionOptions = {},
+  ): Promise<GeneratePipeline> {
     if (pack.manifest.task !== 'generate') {
-      throw new SonodiffError('ERR_MODEL', `model ${pack.manifest.id} is a ${pack.manifest.task} model, not generate`);
+      throw new SonodiffError(
+        'ERR_MODEL',
+        `model ${pack.manifest.id} is a ${pack.manifest.task} model, not generate`,
+      );
     }
     const session = await runtime.load(pack.modelPath, options);
     return new GeneratePipeline(pack, session);
@@ -98,7 +105,9 @@ export class GeneratePipeline {
         } else {
           const x = Number(raw);
           if (!(x >= spec.min && x <= spec.max) || (spec.type === 'integer' && !Number.isInteger(x))) {
-            throw new RangeError(`${name} must be ${spec.type === 'integer' ? 'an integer' : 'a number'} from ${spec.min} to ${spec.max}, got ${raw}`);
+            throw new RangeError(
+              `${name} must be ${spec.type === 'integer' ? 'an integer' : 'a number'} from ${spec.min} to ${spec.max}, got ${raw}`,
+            );
           }
           // Controls enter the network normalised to [0, 1].
           v[i] = spec.max > spec.min ? (x - spec.min) / (spec.max - spec.min) : 0;
@@ -126,19 +135,23 @@ export class GeneratePipeline {
     const W = m.io.windowLength;
     const multiple = m.io.lengthMultiple ?? 1;
     const seconds = options.seconds ?? m.defaults.seconds ?? rep.samples(W) / rate;
-    if (!(seconds > 0 && seconds <= 3600)) throw new RangeError(`seconds must be in (0, 3600], got ${seconds}`);
+    if (!(seconds > 0 && seconds <= 3600))
+      throw new RangeError(`seconds must be in (0, 3600], got ${seconds}`);
     const totalSamples = Math.round(seconds * rate);
     const totalFrames = rep.frames(totalSamples);
     const steps = options.steps ?? m.defaults.steps;
     const plan = planSampling(m, steps, options.sampler);
     const seed = options.seed ?? 0;
     const guidance = options.guidance ?? m.defaults.guidance ?? 1;
-    if (!(guidance >= 0 && guidance <= 50)) throw new RangeError(`guidance must lie in [0, 50], got ${guidance}`);
+    if (!(guidance >= 0 && guidance <= 50))
+      throw new RangeError(`guidance must lie in [0, 50], got ${guidance}`);
     const cond = this.condition(options);
     const g: GuidanceOptions<Condition> | undefined =
       guidance !== 1 && m.conditioning ? { scale: guidance, uncond: [this.unconditional()] } : undefined;
     if (options.loop && totalFrames > W) {
-      throw new RangeError(`a loop can be at most one model window long (${(rep.samples(W) / rate).toFixed(2)} s)`);
+      throw new RangeError(
+        `a loop can be at most one model window long (${(rep.samples(W) / rate).toFixed(2)} s)`,
+      );
     }
     const strength = options.strength ?? m.defaults.strength ?? 0.6;
     let initX: Float32Array | undefined;
@@ -160,9 +173,11 @@ export class GeneratePipeline {
     const t0 = performance.now();
     for (let w = 0; w < windows; w++) {
       options.onEvent?.({ type: 'window', index: w, windows });
-      const frames = windows === 1 ? Math.max(multiple, Math.ceil(Math.min(totalFrames, W) / multiple) * multiple) : W;
+      const frames =
+        windows === 1 ? Math.max(multiple, Math.ceil(Math.min(totalFrames, W) / multiple) * multiple) : W;
       const shape = [1, rep.channels, rep.rows, frames];
-      const inpaint = prev && context > 0 ? continuation(lastFrames(prev, rows, W, context), context, shape) : undefined;
+      const inpaint =
+        prev && context > 0 ? continuation(lastFrames(prev, rows, W, context), context, shape) : undefined;
       const init = initX ? windowOf(initX, rows, initX.length / rows, w * (W - context), frames) : undefined;
       const result = await sample<Condition>({
         denoiser: this.denoiser,
@@ -220,9 +235,10 @@ export class GeneratePipeline {
   }
 }
 
+/** The last n frames of each row, compact: rows × n. */
 function lastFrames(x: Float32Array, rows: number, frames: number, n: number): Float32Array {
-  const out = new Float32Array(rows * frames);
-  for (let r = 0; r < rows; r++) out.set(x.subarray(r * frames + frames - n, (r + 1) * frames), r * frames);
+  const out = new Float32Array(rows * n);
+  for (let r = 0; r < rows; r++) out.set(x.subarray(r * frames + frames - n, (r + 1) * frames), r * n);
   return out;
 }
 
@@ -246,7 +262,13 @@ function crossfadeInto(tail: Float32Array, body: Float32Array): Float32Array {
 }
 
 /** Decodes a loop circularly: the spectrogram is tiled three times and the middle copy kept. */
-function decodeLoop(rep: ModelRepresentation, x: Float32Array, rows: number, frames: number, seed: number): Float32Array {
+function decodeLoop(
+  rep: ModelRepresentation,
+  x: Float32Array,
+  rows: number,
+  frames: number,
+  seed: number,
+): Float32Array {
   const tiled = new Float32Array(rows * frames * 3);
   for (let r = 0; r < rows; r++) {
     const src = x.subarray(r * frames, (r + 1) * frames);

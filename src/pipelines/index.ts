@@ -1,5 +1,5 @@
-export { type ChunkSource, DenoisePipeline, type DenoiseOptions } from './denoise.ts';
-export { GeneratePipeline, type GenerateOptions } from './generate.ts';
+export { type ChunkSource, type DenoiseOptions, DenoisePipeline } from './denoise.ts';
+export { type GenerateOptions, GeneratePipeline } from './generate.ts';
 export { type Condition, createModelDenoiser } from './model-denoiser.ts';
 export { planSampling, type SamplingPlan } from './plan.ts';
 export { type ModelRepresentation, representationFor } from './representation.ts';

@@ -40,7 +40,10 @@ export function planSampling(m: ModelManifest, steps: number, samplerName?: stri
     const levels = levelsFromSigmas('ve', sigmas);
     return { levels, prediction: m.prediction, sampler, initNoiseScale: sigmaMax };
   }
-  const plan = planFromDiffusersConfig({ _class_name: 'DDIMScheduler', ...m.scheduler, prediction_type: m.prediction }, steps);
+  const plan = planFromDiffusersConfig(
+    { _class_name: 'DDIMScheduler', ...m.scheduler, prediction_type: m.prediction },
+    steps,
+  );
   return {
     levels: plan.levels,
     prediction: plan.prediction,

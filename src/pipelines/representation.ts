@@ -47,7 +47,12 @@ function stftOptionsOf(p: SpectrogramParams): ResolvedStft {
 }
 
 /** frames × bins (frame-major) → bins × frames (time last), and back. */
-function transpose(src: Float32Array, rows: number, cols: number, out = new Float32Array(src.length)): Float32Array {
+function transpose(
+  src: Float32Array,
+  rows: number,
+  cols: number,
+  out = new Float32Array(src.length),
+): Float32Array {
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = src[r * cols + c]!;
   return out;
 }
@@ -87,7 +92,9 @@ class ComplexStftRepresentation implements ModelRepresentation {
     this.beta = p.beta ?? 0.15;
   }
   frames(samples: number): number {
-    return this.o.center ? 1 + Math.floor(samples / this.hop) : 1 + Math.floor((samples - this.o.nFft) / this.hop);
+    return this.o.center
+      ? 1 + Math.floor(samples / this.hop)
+      : 1 + Math.floor((samples - this.o.nFft) / this.hop);
   }
   samples(frames: number): number {
     return (frames - 1) * this.hop;
@@ -199,6 +206,9 @@ export function representationFor(m: ModelManifest): ModelRepresentation {
     case 'mel':
       return new MelRepresentation(m.spectrogram!, m.sampleRate);
     default:
-      throw new SonodiffError('ERR_MODEL', `representation ${m.representation} is not supported by the built-in pipelines`);
+      throw new SonodiffError(
+        'ERR_MODEL',
+        `representation ${m.representation} is not supported by the built-in pipelines`,
+      );
   }
 }

@@ -1,0 +1,143 @@
+/**
+ * Phase reconstruction from a magnitude spectrogram: Griffin-Lim with the momentum of
+ * Perraudin, Balazs & Søndergaard, "A fast Griffin-Lim algorithm" (2013). With momentum α the
+ * phase update is angle(c_n − α/(1+α)·c_{n−1}), c_n the STFT of the current estimate — the same
+ * parameterisation as librosa and torchaudio; α = 0 is the original Griffin-Lim.
+ */
+import {
+  type ComplexSpectrogram,
+  forEachFrame,
+  istft,
+  istftLength,
+  resolveStft,
+  type Spectrogram,
+  type StftOptions,
+} from './stft.ts';
+
+export interface GriffinLimOptions extends StftOptions {
+  /** Default 32. */
+  iterations?: number;
+  /** Default 0.99; 0 gives plain Griffin-Lim. Values above 1 may diverge. */
+  momentum?: number;
+  /** Initial phase: uniform random from `seed` (default), or zero. */
+  init?: 'random' | 'zeros';
+  /** Seed of the initial-phase generator. Default 0. */
+  seed?: number;
+  /** Output length in samples (as torch.istft's `length`). */
+  length?: number;
+  /** Called after each iteration with its spectral convergence. */
+  onIteration?: (iteration: number, spectralConvergence: number) => void;
+}
+
+export interface GriffinLimResult {
+  signal: Float32Array;
+  /**
+   * ‖ |STFT(x_i)| − S ‖_F / ‖S‖_F for the signal after i phase updates, i = 0..iterations
+   * (index 0 is the initial phase). The last entry describes `signal`.
+   */
+  spectralConvergence: Float64Array;
+}
+
+/** mulberry32: a small seeded generator, enough for initial phases. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Estimates a signal whose STFT magnitude matches `magnitude` (frames × bins, amplitude). */
+export function griffinLim(magnitude: Spectrogram, options: GriffinLimOptions): GriffinLimResult {
+  if (magnitude === null || typeof magnitude !== 'object' || !(magnitude.data instanceof Float32Array))
+    throw new TypeError('magnitude must be a Spectrogram');
+  const o = resolveStft(options);
+  const { frames, bins } = magnitude;
+  if (bins !== o.bins) throw new RangeError(`magnitude has ${bins} bins, but nFft ${o.nFft} needs ${o.bins}`);
+  if (magnitude.data.length !== frames * bins || frames < 1)
+    throw new RangeError(`magnitude must hold frames × bins = ${frames * bins} values, frames ≥ 1`);
+  const iterations = options.iterations ?? 32;
+  if (!Number.isInteger(iterations) || iterations < 0)
+    throw new RangeError(`iterations must be a non-negative integer, got ${iterations}`);
+  const momentum = options.momentum ?? 0.99;
+  if (!(Number.isFinite(momentum) && momentum >= 0))
+    throw new RangeError(`momentum must be a number ≥ 0, got ${momentum}`);
+  const init = options.init ?? 'random';
+  if (init !== 'random' && init !== 'zeros') throw new RangeError(`init must be 'random' or 'zeros'`);
+  if (options.length !== undefined && !(Number.isInteger(options.length) && options.length >= 0))
+    throw new RangeError(`length must be a non-negative integer, got ${options.length}`);
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
+
+  const mag = magnitude.data;
+  const n = frames * bins;
+  // Unit phasors of the current phase estimate.
+  const cosA = new Float32Array(n);
+  const sinA = new Float32Array(n);
+  if (init === 'random') {
+    const rnd = mulberry32(seed);
+    for (let i = 0; i < n; i++) {
+      const a = 2 * Math.PI * rnd();
+      cosA[i] = Math.cos(a);
+      sinA[i] = Math.sin(a);
+    }
+  } else {
+    cosA.fill(1);
+  }
+  const prevRe = new Float32Array(n);
+  const prevIm = new Float32Array(n);
+  const specRe = new Float32Array(n);
+  const specIm = new Float32Array(n);
+  const spec: ComplexSpectrogram = { frames, bins, re: specRe, im: specIm };
+  let magNorm = 0;
+  for (let i = 0; i < n; i++) magNorm += mag[i]! * mag[i]!;
+  magNorm = Math.sqrt(magNorm);
+
+  // The istft output must be long enough that its STFT has exactly `frames` frames again.
+  const innerLength = istftLength(frames, o);
+  const sc = new Float64Array(iterations + 1);
+  const gamma = momentum / (1 + momentum);
+  let signal: Float32Array = new Float32Array(0);
+  for (let it = 0; it <= iterations; it++) {
+    for (let i = 0; i < n; i++) {
+      specRe[i] = mag[i]! * cosA[i]!;
+      specIm[i] = mag[i]! * sinA[i]!;
+    }
+    signal = istft(spec, { ...o, length: innerLength });
+    let err = 0;
+    const last = it === iterations;
+    forEachFrame(signal, o, (f, re, im) => {
+      const base = f * bins;
+      for (let k = 0; k < bins; k++) {
+        const i = base + k;
+        const cr = re[k]!;
+        const ci = im[k]!;
+        const d = Math.sqrt(cr * cr + ci * ci) - mag[i]!;
+        err += d * d;
+        if (last) continue;
+        const ur = cr - gamma * prevRe[i]!;
+        const ui = ci - gamma * prevIm[i]!;
+        prevRe[i] = cr;
+        prevIm[i] = ci;
+        const norm = Math.sqrt(ur * ur + ui * ui);
+        if (norm > 1e-16) {
+          cosA[i] = ur / norm;
+          sinA[i] = ui / norm;
+        } else {
+          cosA[i] = 1;
+          sinA[i] = 0;
+        }
+      }
+    });
+    sc[it] = magNorm > 0 ? Math.sqrt(err) / magNorm : 0;
+    options.onIteration?.(it, sc[it]!);
+  }
+  // spec still holds the last magnitude·phase: resynthesise at the requested length, which may
+  // reach into the final half-frame that the inner length leaves out.
+  if (options.length !== undefined && options.length !== signal.length)
+    signal = istft(spec, { ...o, length: options.length });
+  return { signal, spectralConvergence: sc };
+}

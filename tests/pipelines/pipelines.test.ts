@@ -1,0 +1,175 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AudioChunk,
+  DenoisePipeline,
+  GeneratePipeline,
+  loadPack,
+  type PcmAudio,
+  type PipelineEvent,
+  Runtime,
+  readAudio,
+} from '../../src/index.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const packs = path.join(root, 'tests/fixtures/packs');
+const runtime = new Runtime();
+let denoiser: DenoisePipeline;
+let generator: GeneratePipeline;
+let noisy: PcmAudio;
+
+beforeAll(async () => {
+  denoiser = await DenoisePipeline.load(await loadPack(path.join(packs, 'tiny-stft-denoise')), runtime, {
+    device: 'cpu',
+  });
+  generator = await GeneratePipeline.load(await loadPack(path.join(packs, 'tiny-mel-generate')), runtime, {
+    device: 'cpu',
+  });
+  noisy = (await readAudio(path.join(root, 'samples/speech-16k-noisy-5db.wav'))).audio;
+});
+afterAll(async () => {
+  await denoiser.dispose();
+  await generator.dispose();
+  await runtime.dispose();
+});
+
+async function collect(
+  it: AsyncIterable<AudioChunk>,
+): Promise<{ chunks: AudioChunk[]; audio: Float32Array[] }> {
+  const chunks: AudioChunk[] = [];
+  for await (const c of it) chunks.push(c);
+  const channels = chunks[0]!.channels.length;
+  const total = chunks.reduce((a, c) => a + c.channels[0]!.length, 0);
+  const audio = Array.from({ length: channels }, () => new Float32Array(total));
+  for (const c of chunks) c.channels.forEach((ch, i) => audio[i]!.set(ch, c.startFrame));
+  return { chunks, audio };
+}
+
+function stereo(a: PcmAudio, seconds: number): PcmAudio {
+  const n = Math.round(seconds * a.sampleRate);
+  const left = a.channels[0]!.slice(0, n);
+  const right = left.map((v) => -0.5 * v);
+  return { sampleRate: a.sampleRate, channels: [left, right] };
+}
+
+describe('DenoisePipeline', () => {
+  it('keeps length, rate and channels, chunk after chunk, and is deterministic', async () => {
+    const input = stereo(noisy, 1.3);
+    const a = await collect(denoiser.denoise(input, { seed: 5 }));
+    expect(a.audio).toHaveLength(2);
+    expect(a.audio[0]!.length).toBe(input.channels[0]!.length);
+    expect(a.chunks.at(-1)!.last).toBe(true);
+    expect(a.chunks.every((c) => c.sampleRate === 16000)).toBe(true);
+    // Chunks are contiguous.
+    let pos = 0;
+    for (const c of a.chunks) {
+      expect(c.startFrame).toBe(pos);
+      pos += c.channels[0]!.length;
+    }
+    for (const ch of a.audio) expect(ch.every(Number.isFinite)).toBe(true);
+    const b = await collect(denoiser.denoise(input, { seed: 5 }));
+    expect(Buffer.from(b.audio[1]!.buffer).equals(Buffer.from(a.audio[1]!.buffer))).toBe(true);
+  });
+
+  it('gives the same output whatever the input chunking', async () => {
+    const input = stereo(noisy, 0.9);
+    const whole = await collect(denoiser.denoise(input, { seed: 1 }));
+    const sizes = [1, 777, 5000, 123];
+    function* chunks() {
+      let s = 0;
+      let i = 0;
+      const n = input.channels[0]!.length;
+      while (s < n) {
+        const e = Math.min(n, s + sizes[i++ % sizes.length]!);
+        yield input.channels.map((c) => c.slice(s, e));
+        s = e;
+      }
+    }
+    const streamed = await collect(denoiser.denoiseStream(chunks(), 16000, 2, { seed: 1 }));
+    let maxDiff = 0;
+    for (let ch = 0; ch < 2; ch++) {
+      for (let i = 0; i < whole.audio[ch]!.length; i++) {
+        maxDiff = Math.max(maxDiff, Math.abs(whole.audio[ch]![i]! - streamed.audio[ch]![i]!));
+      }
+    }
+    expect(streamed.audio[0]!.length).toBe(whole.audio[0]!.length);
+    expect(maxDiff).toBeLessThan(1e-6);
+  });
+
+  it('strength 0 returns the input exactly; strength mixes dry and wet linearly', async () => {
+    const input = stereo(noisy, 0.5);
+    const dry = await collect(denoiser.denoise(input, { strength: 0 }));
+    expect(dry.audio[0]).toEqual(input.channels[0]);
+    const wet = await collect(denoiser.denoise(input, { strength: 1, seed: 2 }));
+    const half = await collect(denoiser.denoise(input, { strength: 0.5, seed: 2 }));
+    let err = 0;
+    for (let i = 0; i < input.channels[0]!.length; i++) {
+      err = Math.max(err, Math.abs(half.audio[0]![i]! - 0.5 * (wet.audio[0]![i]! + input.channels[0]![i]!)));
+    }
+    expect(err).toBeLessThan(1e-6);
+    await expect(denoiser.denoise(input, { strength: 2 })[Symbol.asyncIterator]().next()).rejects.toThrow(
+      RangeError,
+    );
+  });
+
+  it('stops between model calls when aborted', async () => {
+    const ac = new AbortController();
+    const events: PipelineEvent[] = [];
+    const run = collect(
+      denoiser.denoise(stereo(noisy, 2), {
+        signal: ac.signal,
+        onEvent: (e) => {
+          events.push(e);
+          if (e.type === 'step') ac.abort();
+        },
+      }),
+    );
+    await expect(run).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+    expect(events.filter((e) => e.type === 'step')).toHaveLength(1);
+  });
+});
+
+describe('GeneratePipeline', () => {
+  it('generates the requested length in windows, deterministically per seed', async () => {
+    const events: PipelineEvent[] = [];
+    const a = await collect(
+      generator.generate({ className: 'b', seconds: 2, seed: 7, onEvent: (e) => events.push(e) }),
+    );
+    expect(a.audio[0]!.length).toBe(16000);
+    expect(a.chunks.length).toBeGreaterThan(1);
+    expect(a.chunks.at(-1)!.last).toBe(true);
+    const windows = events.filter((e) => e.type === 'window');
+    expect(windows.length).toBe(a.chunks.length);
+    expect(events.filter((e) => e.type === 'step').length).toBe(windows.length * 4);
+    const b = await collect(generator.generate({ className: 'b', seconds: 2, seed: 7 }));
+    expect(Buffer.from(b.audio[0]!.buffer).equals(Buffer.from(a.audio[0]!.buffer))).toBe(true);
+    const c = await collect(generator.generate({ className: 'b', seconds: 2, seed: 8 }));
+    expect(Buffer.from(c.audio[0]!.buffer).equals(Buffer.from(a.audio[0]!.buffer))).toBe(false);
+  });
+
+  it('validates conditioning with messages naming the value', async () => {
+    await expect(collect(generator.generate({ className: 'zzz' }))).rejects.toThrow(
+      /class must be one of a, b, c/,
+    );
+    await expect(collect(generator.generate({}))).rejects.toThrow(/class is required/);
+    await expect(collect(generator.generate({ className: 'a', seconds: -1 }))).rejects.toThrow(RangeError);
+    await expect(collect(generator.generate({ className: 'a', steps: 0 }))).rejects.toThrow(/steps/);
+    await expect(collect(generator.generate({ className: 'a', sampler: 'magic' }))).rejects.toThrow(
+      /sampler/,
+    );
+  });
+
+  it('makes loops whose end joins the start', async () => {
+    const { audio } = await collect(
+      generator.generate({ className: 'c', seconds: 0.25, loop: true, seed: 3 }),
+    );
+    const x = audio[0]!;
+    const diffs: number[] = [];
+    for (let i = 1; i < x.length; i++) diffs.push(Math.abs(x[i]! - x[i - 1]!));
+    diffs.sort((p, q) => p - q);
+    const median = diffs[diffs.length >> 1]!;
+    const seam = Math.abs(x[0]! - x[x.length - 1]!);
+    // The wrap-around step is no bigger than a typical step inside the clip.
+    expect(seam).toBeLessThanOrEqual(Math.max(4 * median, 1e-4));
+  });
+});

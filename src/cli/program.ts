@@ -5,8 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isSonodiffError } from '../errors.ts';
+import { registerDemo } from './commands/demo.ts';
+import { registerDenoise } from './commands/denoise.ts';
 import { registerDevices } from './commands/devices.ts';
+import { registerGenerate } from './commands/generate.ts';
 import { registerModels } from './commands/models.ts';
+import { registerPlay } from './commands/play.ts';
 import type { CliContext } from './context.ts';
 import { EXIT, EXIT_CODES_HELP, type ExitCode, exitCodeFor } from './exit-codes.ts';
 
@@ -28,8 +32,12 @@ export function createProgram(ctx: CliContext): Command {
       writeErr: (s) => ctx.io.stderr.write(s),
     })
     .exitOverride();
+  registerGenerate(program, ctx);
+  registerDenoise(program, ctx);
   registerModels(program, ctx);
   registerDevices(program, ctx);
+  registerPlay(program, ctx);
+  registerDemo(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput(program.configureOutput());
   return program;
 }
@@ -49,7 +57,7 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<ExitCode>
       return EXIT.usage;
     }
     if (isSonodiffError(err)) {
-      ctx.log(`sonodiff: ${err.message}`);
+      if (!(err as { reported?: boolean }).reported) ctx.log(`sonodiff: ${err.message}`);
       return exitCodeFor(err.code);
     }
     if (err instanceof RangeError || err instanceof TypeError) {

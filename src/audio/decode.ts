@@ -6,9 +6,10 @@
  * (FLAC STREAMINFO, Vorbis identification header, MPEG/ADTS frame header, AIFF COMM, WAV fmt) and decode
  * with an OfflineAudioContext running at exactly that rate: the samples come back untouched.
  */
-import { OfflineAudioContext } from 'node-web-audio-api';
+import type { OfflineAudioContext } from 'node-web-audio-api';
 import { SonodiffError } from '../errors.ts';
 import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, type PcmAudio } from './types.ts';
+import { webAudio } from './web-audio.ts';
 
 export type CompressedContainer = 'flac' | 'ogg' | 'mpeg' | 'adts' | 'aiff' | 'wav' | 'unknown';
 
@@ -308,7 +309,7 @@ export async function decodeCompressed(bytes: Uint8Array, opts: DecodeOptions = 
 
   let ctx: OfflineAudioContext;
   try {
-    ctx = new OfflineAudioContext({ numberOfChannels: 1, length: 1, sampleRate: rate });
+    ctx = new (await webAudio()).OfflineAudioContext({ numberOfChannels: 1, length: 1, sampleRate: rate });
   } catch (err) {
     throw new SonodiffError(
       'ERR_UNSUPPORTED_AUDIO',

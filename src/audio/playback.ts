@@ -2,9 +2,10 @@
  * Playback to an output device and offline rendering through node-web-audio-api. Every AudioContext is
  * closed on every path: an open one keeps a render thread alive and with it the process.
  */
-import { AudioContext, mediaDevices, OfflineAudioContext } from 'node-web-audio-api';
+import type { AudioContext, OfflineAudioContext } from 'node-web-audio-api';
 import { SonodiffError } from '../errors.ts';
 import { MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, type PcmAudio } from './types.ts';
+import { webAudio } from './web-audio.ts';
 
 export interface OutputDevice {
   /** Pass as `sinkId` to play on this device. */
@@ -72,6 +73,7 @@ function checkGain(gain: number | undefined): number {
 
 /** Audio output devices known to the audio backend (empty when there are none). */
 export async function listOutputDevices(): Promise<OutputDevice[]> {
+  const { mediaDevices } = await webAudio();
   const enumerate = mediaDevices?.enumerateDevices;
   if (typeof enumerate !== 'function') return [];
   let devices: MediaDeviceInfo[];
@@ -109,7 +111,7 @@ export async function playAudio(audio: PcmAudio, opts: PlayOptions = {}): Promis
   if (opts.sinkId !== undefined) (base as { sinkId?: SinkId }).sinkId = opts.sinkId;
   let ctx: AudioContext;
   try {
-    ctx = new AudioContext({ ...base, sampleRate: audio.sampleRate });
+    ctx = new (await webAudio()).AudioContext({ ...base, sampleRate: audio.sampleRate });
   } catch (first) {
     const sink = typeof opts.sinkId === 'string' && opts.sinkId !== '' ? ` '${opts.sinkId}'` : '';
     if ((first as Error).name === 'NotFoundError') {
@@ -119,7 +121,7 @@ export async function playAudio(audio: PcmAudio, opts: PlayOptions = {}): Promis
     }
     try {
       // Some devices refuse the audio's rate: let the context pick and resample the buffer.
-      ctx = new AudioContext(base);
+      ctx = new (await webAudio()).AudioContext(base);
     } catch (err) {
       throw new SonodiffError(
         'ERR_DEVICE',
@@ -182,7 +184,11 @@ export async function renderOffline(audio: PcmAudio, opts: RenderOptions = {}): 
     return { sampleRate: rate, channels: Array.from({ length: nch }, () => new Float32Array(0)) };
   let ctx: OfflineAudioContext;
   try {
-    ctx = new OfflineAudioContext({ numberOfChannels: nch, length: outFrames, sampleRate: rate });
+    ctx = new (await webAudio()).OfflineAudioContext({
+      numberOfChannels: nch,
+      length: outFrames,
+      sampleRate: rate,
+    });
   } catch (err) {
     throw new SonodiffError('ERR_DEVICE', `cannot start offline rendering: ${(err as Error).message}`, {
       cause: err,

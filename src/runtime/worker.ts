@@ -2,6 +2,7 @@
  * Runtime worker: owns onnxruntime sessions. `session.run()` in onnxruntime-node blocks its
  * thread for the whole call, so it must never run on the main thread of a server.
  */
+import { existsSync, readdirSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { LoadResult, ModelSource, WorkerError, WorkerRequest, WorkerResponse } from './protocol.ts';
@@ -45,10 +46,24 @@ async function create(
     : ort.InferenceSession.create(source.bytes, options);
 }
 
+/** Linux exposes GPUs as DRM render nodes or NVIDIA device files; without one, Vulkan finds nothing. */
+function linuxHasGpu(): boolean {
+  if (existsSync('/dev/nvidia0')) return true;
+  try {
+    return readdirSync('/dev/dri').some((n) => n.startsWith('renderD'));
+  } catch {
+    return false;
+  }
+}
+
 /** Why a GPU device cannot start, or undefined when it might. */
 function unavailableReason(device: ResolvedDevice): string | undefined {
   if (device === 'cuda' && !bundled('cuda')) {
     return 'CUDA provider libraries are not installed (onnxruntime-node-install=skip; see README "GPU")';
+  }
+  // Probing Vulkan without a GPU costs time and prints driver noise on stderr; skip it.
+  if (device === 'webgpu' && process.platform === 'linux' && !linuxHasGpu()) {
+    return 'no GPU found (no /dev/dri render node or /dev/nvidia0) for WebGPU over Vulkan';
   }
   return undefined;
 }

@@ -53,6 +53,9 @@ async function expandInputs(ctx: CliContext, inputs: string[]): Promise<string[]
       if (names.length === 0)
         throw new SonodiffError('ERR_INPUT_MISSING', 'folder holds no audio files', { path: input });
       out.push(...names.map((n) => path.join(abs, n)));
+    } else if (st === undefined) {
+      // Fail before loading any model: a typo should cost nothing.
+      throw new SonodiffError('ERR_INPUT_MISSING', 'no such file', { path: input });
     } else out.push(abs);
   }
   return out;

@@ -39,13 +39,13 @@ export function createModelDenoiser(session: ModelSession, manifest: ModelManife
     if (io.inputs.tags !== undefined) {
       const n = manifest.conditioning?.tags?.length ?? 0;
       const data = new Float32Array(batch * n);
-      cond.forEach((c, i) => c.tags && data.set(c.tags, i * n));
+      for (const [i, c] of cond.entries()) if (c.tags) data.set(c.tags, i * n);
       feeds[io.inputs.tags] = float32Tensor(data, [batch, n]);
     }
     if (io.inputs.controls !== undefined) {
       const n = Object.keys(manifest.conditioning?.controls ?? {}).length;
       const data = new Float32Array(batch * n);
-      cond.forEach((c, i) => c.controls && data.set(c.controls, i * n));
+      for (const [i, c] of cond.entries()) if (c.controls) data.set(c.controls, i * n);
       feeds[io.inputs.controls] = float32Tensor(data, [batch, n]);
     }
     if (io.inputs.condition !== undefined) {

@@ -41,7 +41,7 @@ async function collect(
   const channels = chunks[0]!.channels.length;
   const total = chunks.reduce((a, c) => a + c.channels[0]!.length, 0);
   const audio = Array.from({ length: channels }, () => new Float32Array(total));
-  for (const c of chunks) c.channels.forEach((ch, i) => audio[i]!.set(ch, c.startFrame));
+  for (const c of chunks) for (const [i, ch] of c.channels.entries()) audio[i]!.set(ch, c.startFrame);
   return { chunks, audio };
 }
 

@@ -12,7 +12,6 @@ import { SonodiffError } from '../errors.ts';
 import type { LoadResult, ModelSource, WorkerRequest, WorkerResponse } from './protocol.ts';
 import {
   COMPUTE_DEVICES,
-  type ComputeDevice,
   type CpuSettings,
   type DeviceProbe,
   type Feeds,

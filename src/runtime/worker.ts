@@ -26,7 +26,7 @@ class TaggedError extends Error {
 function bundled(device: ResolvedDevice): boolean {
   const backends = ort.listSupportedBackends?.() ?? [];
   const entry = backends.find((b) => b.name === device);
-  return entry !== undefined && entry.bundled;
+  return entry?.bundled === true;
 }
 
 function firstLine(err: unknown): string {

@@ -1,3 +1,4 @@
+export { DIFFUSERS_INDEX, importDiffusersFolder } from './diffusers.ts';
 export type {
   Conditioning,
   ControlSpec,

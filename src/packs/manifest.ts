@@ -21,6 +21,8 @@ export interface SpectrogramParams {
   melNorm?: 'slaney' | null;
   /** How magnitudes are compressed before the model sees them. */
   compression: 'log' | 'log10' | 'power' | 'amplitude' | 'sgmse';
+  /** Exponent of |X| before the mel filterbank: 1 = amplitude (default), 2 = power. */
+  power?: 1 | 2;
   /** Affine scaling applied after compression so values sit near [-1, 1]: (v - shift) * scale. */
   shift?: number;
   scale?: number;
@@ -111,6 +113,7 @@ const spectrogramSchema = {
     melScale: { enum: ['slaney', 'htk'] },
     melNorm: { enum: ['slaney', null] },
     compression: { enum: ['log', 'log10', 'power', 'amplitude', 'sgmse'] },
+    power: { enum: [1, 2] },
     shift: { type: 'number' },
     scale: { type: 'number' },
     alpha: { type: 'number', exclusiveMinimum: 0, maximum: 1 },

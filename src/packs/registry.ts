@@ -8,6 +8,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SonodiffError } from '../errors.ts';
+import { DIFFUSERS_INDEX, importDiffusersFolder } from './diffusers.ts';
 import type { ModelManifest } from './manifest.ts';
 import { validateManifest } from './validate.ts';
 
@@ -40,9 +41,13 @@ export function modelSearchPath(
   return [...extra, ...fromEnv, builtinModelsDir()].map((d) => path.resolve(d));
 }
 
-/** Reads and validates one pack folder. */
+/** Reads and validates one pack folder (a sonodiff pack, or a diffusers ONNX export folder). */
 export async function loadPack(dir: string): Promise<ModelPack> {
   const file = path.join(dir, MANIFEST_FILE);
+  const hasManifest = await stat(file).catch(() => undefined);
+  if (!hasManifest && (await stat(path.join(dir, DIFFUSERS_INDEX)).catch(() => undefined))) {
+    return importDiffusersFolder(dir);
+  }
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -66,6 +71,12 @@ export async function loadPack(dir: string): Promise<ModelPack> {
   return { manifest, dir: path.resolve(dir), modelPath };
 }
 
+async function isPackDir(dir: string): Promise<boolean> {
+  for (const f of [MANIFEST_FILE, DIFFUSERS_INDEX])
+    if (await stat(path.join(dir, f)).catch(() => undefined)) return true;
+  return false;
+}
+
 export class ModelRegistry {
   readonly searchPath: string[];
   private scanned: Promise<{ packs: Map<string, ModelPack>; problems: PackProblem[] }> | undefined;
@@ -81,13 +92,13 @@ export class ModelRegistry {
       for (const root of this.searchPath) {
         const candidates: string[] = [];
         // A search-path entry may itself be a pack, or a folder of packs.
-        if (await stat(path.join(root, MANIFEST_FILE)).catch(() => undefined)) candidates.push(root);
+        if (await isPackDir(root)) candidates.push(root);
         else {
           const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
           for (const e of entries) if (e.isDirectory()) candidates.push(path.join(root, e.name));
         }
         for (const dir of candidates.sort()) {
-          if (!(await stat(path.join(dir, MANIFEST_FILE)).catch(() => undefined))) continue;
+          if (!(await isPackDir(dir))) continue;
           try {
             const pack = await loadPack(dir);
             if (!packs.has(pack.manifest.id)) packs.set(pack.manifest.id, pack);

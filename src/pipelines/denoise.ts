@@ -192,7 +192,7 @@ export class DenoisePipeline {
     const frames = y.length / (rep.channels * rep.rows);
     const padded = Math.ceil(frames / multiple) * multiple;
     const yp = padFrames(y, rep.channels * rep.rows, frames, padded);
-    const shape = [1, rep.channels, rep.rows, padded];
+    const shape = [1, ...rep.itemShape(padded)];
     const result = await sample<Condition>({
       denoiser: this.denoiser,
       shape,

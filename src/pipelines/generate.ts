@@ -175,7 +175,7 @@ export class GeneratePipeline {
       options.onEvent?.({ type: 'window', index: w, windows });
       const frames =
         windows === 1 ? Math.max(multiple, Math.ceil(Math.min(totalFrames, W) / multiple) * multiple) : W;
-      const shape = [1, rep.channels, rep.rows, frames];
+      const shape = [1, ...rep.itemShape(frames)];
       const inpaint =
         prev && context > 0 ? continuation(lastFrames(prev, rows, W, context), context, shape) : undefined;
       const init = initX ? windowOf(initX, rows, initX.length / rows, w * (W - context), frames) : undefined;

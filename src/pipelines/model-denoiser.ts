@@ -21,6 +21,23 @@ export interface Condition {
 
 export function createModelDenoiser(session: ModelSession, manifest: ModelManifest): Denoiser<Condition> {
   const io = manifest.io;
+  // diffusers exports often take an int64 timestep; feed what the model declares.
+  const tInfo = session.inputs.find((i) => i.name === io.inputs.timestep);
+  const intTime = tInfo?.type === 'int64';
+  for (const name of Object.values(io.inputs)) {
+    if (!session.inputNames.includes(name)) {
+      throw new SonodiffError(
+        'ERR_MODEL',
+        `model ${manifest.id} has no input "${name}" (its inputs: ${session.inputNames.join(', ')})`,
+      );
+    }
+  }
+  if (!session.outputNames.includes(io.output)) {
+    throw new SonodiffError(
+      'ERR_MODEL',
+      `model ${manifest.id} has no output "${io.output}" (its outputs: ${session.outputNames.join(', ')})`,
+    );
+  }
   return async (x: Float32Array, time: TimeInput, cond: readonly Condition[]) => {
     const shape = [...time.shape];
     const batch = shape[0]!;
@@ -30,7 +47,9 @@ export function createModelDenoiser(session: ModelSession, manifest: ModelManife
     const tValue = io.timestepKind === 'sigma' ? time.sigma / time.alpha : time.t;
     const feeds: Record<string, TensorData> = {
       [io.inputs.sample]: float32Tensor(x, shape),
-      [io.inputs.timestep]: float32Tensor(new Float32Array(batch).fill(tValue), [batch]),
+      [io.inputs.timestep]: intTime
+        ? int64Tensor(new Array<number>(batch).fill(Math.round(tValue)))
+        : float32Tensor(new Float32Array(batch).fill(tValue), [batch]),
     };
     if (io.inputs.class !== undefined) {
       const nullClass = manifest.conditioning?.nullClass ?? manifest.conditioning?.classes?.length ?? 0;

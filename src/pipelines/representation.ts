@@ -25,6 +25,8 @@ export interface ModelRepresentation {
   readonly rows: number;
   /** Audio samples per model frame (STFT hop; 1 for waveform). */
   readonly hop: number;
+  /** The model tensor's shape for one item of `frames` frames: [C, T] for waveforms, [C, R, T] otherwise. */
+  itemShape(frames: number): number[];
   /** Frames the model sees for `samples` of audio. */
   frames(samples: number): number;
   /** Samples of audio that `frames` model frames stand for. */
@@ -61,6 +63,9 @@ class WaveformRepresentation implements ModelRepresentation {
   readonly channels = 1;
   readonly rows = 1;
   readonly hop = 1;
+  itemShape(frames: number): number[] {
+    return [this.channels, frames];
+  }
   frames(samples: number): number {
     return samples;
   }
@@ -90,6 +95,9 @@ class ComplexStftRepresentation implements ModelRepresentation {
     this.hop = this.o.hopLength;
     this.alpha = p.alpha ?? 0.5;
     this.beta = p.beta ?? 0.15;
+  }
+  itemShape(frames: number): number[] {
+    return [this.channels, this.rows, frames];
   }
   frames(samples: number): number {
     return this.o.center
@@ -131,7 +139,10 @@ class ComplexStftRepresentation implements ModelRepresentation {
   }
 }
 
-/** Log-mel: model value = (ln(max(mel, 1e-5)) − shift)·scale. Decoded by mel inversion + Griffin-Lim. */
+/**
+ * Log-mel: model value = (ln(max(mel, 1e-5)) − shift)·scale (or log10), mel of |X| or |X|².
+ * Decoded by mel inversion + Griffin-Lim.
+ */
 class MelRepresentation implements ModelRepresentation {
   readonly channels = 1;
   readonly rows: number;
@@ -141,8 +152,10 @@ class MelRepresentation implements ModelRepresentation {
   private readonly shift: number;
   private readonly scale: number;
   private readonly log10: boolean;
+  private readonly power: 1 | 2;
 
   constructor(p: SpectrogramParams, sampleRate: number) {
+    this.power = p.power ?? 1;
     this.o = stftOptionsOf(p);
     this.hop = this.o.hopLength;
     this.fb = melFilterbank({
@@ -159,6 +172,9 @@ class MelRepresentation implements ModelRepresentation {
     this.scale = p.scale ?? 1;
     this.log10 = p.compression === 'log10';
   }
+  itemShape(frames: number): number[] {
+    return [this.channels, this.rows, frames];
+  }
   frames(samples: number): number {
     return 1 + Math.floor(samples / this.hop);
   }
@@ -174,7 +190,9 @@ class MelRepresentation implements ModelRepresentation {
       for (let m = 0; m < this.rows; m++) {
         let acc = 0;
         for (let k = ranges[2 * m]!; k < ranges[2 * m + 1]!; k++) {
-          acc += weights[m * bins + k]! * Math.hypot(s.re[f * bins + k]!, s.im[f * bins + k]!);
+          const re = s.re[f * bins + k]!;
+          const im = s.im[f * bins + k]!;
+          acc += weights[m * bins + k]! * (this.power === 2 ? re * re + im * im : Math.hypot(re, im));
         }
         const l = this.log10 ? Math.log10(Math.max(acc, 1e-5)) : Math.log(Math.max(acc, 1e-5));
         mel[f * this.rows + m] = (l - this.shift) * this.scale;
@@ -185,14 +203,17 @@ class MelRepresentation implements ModelRepresentation {
   /** Mel amplitude (frames × nMels) from model values. */
   toMel(x: Float32Array, frames: number): Spectrogram {
     const data = transpose(x.subarray(0, frames * this.rows), this.rows, frames);
+    // Clamp to a plausible range (1e-5 … 1e5 mel magnitude) so a diverged model cannot make Inf.
+    const lo = this.log10 ? -5 : Math.log(1e-5);
+    const hi = this.log10 ? 5 : Math.log(1e5);
     for (let i = 0; i < data.length; i++) {
-      const l = data[i]! / this.scale + this.shift;
+      const l = Math.min(hi, Math.max(lo, data[i]! / this.scale + this.shift));
       data[i] = this.log10 ? 10 ** l : Math.exp(l);
     }
     return { frames, bins: this.rows, data };
   }
   decode(x: Float32Array, frames: number, length: number, seed = 0): Float32Array {
-    const lin = melToLinear(this.toMel(x, frames), this.fb, { power: 1 });
+    const lin = melToLinear(this.toMel(x, frames), this.fb, { power: this.power });
     return griffinLim(lin, { ...this.o, iterations: 32, momentum: 0.99, seed, length }).signal;
   }
 }

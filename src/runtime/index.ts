@@ -9,5 +9,6 @@ export type {
   SessionOptions,
   TensorData,
   TensorType,
+  ValueInfo,
 } from './types.ts';
 export { COMPUTE_DEVICES } from './types.ts';

@@ -18,6 +18,7 @@ import {
   type SessionInfo,
   type SessionOptions,
   type TensorData,
+  type ValueInfo,
 } from './types.ts';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
@@ -201,6 +202,9 @@ export class ModelSession {
   readonly skipped: DeviceProbe[];
   readonly inputNames: string[];
   readonly outputNames: string[];
+  /** Input and output names, element types and shapes as the model declares them. */
+  readonly inputs: ValueInfo[];
+  readonly outputs: ValueInfo[];
   readonly loadMs: number;
   private readonly runtime: Runtime;
   private readonly key: string;
@@ -217,6 +221,8 @@ export class ModelSession {
     this.skipped = info.skipped;
     this.inputNames = info.inputNames;
     this.outputNames = info.outputNames;
+    this.inputs = info.inputs;
+    this.outputs = info.outputs;
     this.loadMs = info.loadMs;
   }
 

@@ -40,11 +40,20 @@ export interface DeviceProbe {
   reason: string;
 }
 
+/** Name, element type and shape of a model input or output (symbolic dimensions as strings). */
+export interface ValueInfo {
+  name: string;
+  type: string;
+  shape: (number | string)[];
+}
+
 export interface SessionInfo {
   device: ResolvedDevice;
   /** Devices `auto` tried before the one that ran, with the reason each did not. */
   skipped: DeviceProbe[];
   inputNames: string[];
   outputNames: string[];
+  inputs: ValueInfo[];
+  outputs: ValueInfo[];
   loadMs: number;
 }

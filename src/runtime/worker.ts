@@ -7,7 +7,15 @@ import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { LoadResult, ModelSource, WorkerError, WorkerRequest, WorkerResponse } from './protocol.ts';
 import { AUTO_ORDER, ortSessionOptions } from './session-config.ts';
-import type { ComputeDevice, CpuSettings, DeviceProbe, Feeds, ResolvedDevice, TensorData } from './types.ts';
+import type {
+  ComputeDevice,
+  CpuSettings,
+  DeviceProbe,
+  Feeds,
+  ResolvedDevice,
+  TensorData,
+  ValueInfo,
+} from './types.ts';
 
 if (parentPort === null) throw new Error('runtime worker must run in a worker thread');
 const port = parentPort;
@@ -103,10 +111,24 @@ async function load(
       skipped,
       inputNames: [...session.inputNames],
       outputNames: [...session.outputNames],
+      inputs: valueInfos(session.inputMetadata),
+      outputs: valueInfos(session.outputMetadata),
       loadMs: performance.now() - t0,
     };
   }
   throw new TaggedError('ERR_DEVICE', 'no device could run the model');
+}
+
+function valueInfos(meta: readonly ort.InferenceSession.ValueMetadata[] | undefined): ValueInfo[] {
+  return (meta ?? []).map((m) =>
+    m.isTensor
+      ? {
+          name: m.name,
+          type: String(m.type),
+          shape: m.shape.map((d) => (typeof d === 'number' ? d : String(d))),
+        }
+      : { name: m.name, type: 'non-tensor', shape: [] },
+  );
 }
 
 function toOrt(t: TensorData): ort.Tensor {

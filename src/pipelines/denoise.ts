@@ -210,6 +210,11 @@ export class DenoisePipeline {
     return rep.decode(x, frames, frame.length);
   }
 
+  /** Model calls so far and their total wall time, for benchmarks (sampler share = rest of the time). */
+  modelStats(): { calls: number; totalMs: number } {
+    return { ...this.session.stats };
+  }
+
   async dispose(): Promise<void> {
     await this.session.dispose();
   }

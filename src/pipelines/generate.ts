@@ -230,6 +230,11 @@ export class GeneratePipeline {
     }
   }
 
+  /** Model calls so far and their total wall time, for benchmarks (sampler share = rest of the time). */
+  modelStats(): { calls: number; totalMs: number } {
+    return { ...this.session.stats };
+  }
+
   async dispose(): Promise<void> {
     await this.session.dispose();
   }

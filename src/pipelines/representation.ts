@@ -15,6 +15,7 @@ import {
   type ResolvedStft,
   resolveStft,
   type Spectrogram,
+  type StftOptions,
   stft,
 } from '../spectrogram/index.ts';
 
@@ -37,15 +38,19 @@ export interface ModelRepresentation {
   decode(x: Float32Array, frames: number, length: number, seed?: number): Float32Array;
 }
 
-function stftOptionsOf(p: SpectrogramParams): ResolvedStft {
-  return resolveStft({
+function stftSpec(p: SpectrogramParams): StftOptions {
+  return {
     nFft: p.nFft,
     hopLength: p.hopLength,
     winLength: p.winLength,
     window: p.window,
     center: p.center,
     padMode: 'reflect',
-  });
+  };
+}
+
+function stftOptionsOf(p: SpectrogramParams): ResolvedStft {
+  return resolveStft(stftSpec(p));
 }
 
 /** frames × bins (frame-major) → bins × frames (time last), and back. */
@@ -148,6 +153,7 @@ class MelRepresentation implements ModelRepresentation {
   readonly rows: number;
   readonly hop: number;
   private readonly o: ResolvedStft;
+  private readonly spec: StftOptions;
   private readonly fb: MelFilterbank;
   private readonly shift: number;
   private readonly scale: number;
@@ -156,7 +162,8 @@ class MelRepresentation implements ModelRepresentation {
 
   constructor(p: SpectrogramParams, sampleRate: number) {
     this.power = p.power ?? 1;
-    this.o = stftOptionsOf(p);
+    this.spec = stftSpec(p);
+    this.o = resolveStft(this.spec);
     this.hop = this.o.hopLength;
     this.fb = melFilterbank({
       sampleRate,
@@ -214,7 +221,7 @@ class MelRepresentation implements ModelRepresentation {
   }
   decode(x: Float32Array, frames: number, length: number, seed = 0): Float32Array {
     const lin = melToLinear(this.toMel(x, frames), this.fb, { power: this.power });
-    return griffinLim(lin, { ...this.o, iterations: 32, momentum: 0.99, seed, length }).signal;
+    return griffinLim(lin, { ...this.spec, iterations: 32, momentum: 0.99, seed, length }).signal;
   }
 }
 

@@ -211,6 +211,8 @@ export class ModelSession {
   private readonly worker: RuntimeWorker;
   private readonly sessionId: number;
   private disposed = false;
+  /** Model calls made through this handle and their wall time (round trip to the worker). */
+  readonly stats = { calls: 0, totalMs: 0 };
 
   constructor(runtime: Runtime, key: string, worker: RuntimeWorker, info: LoadResult) {
     this.runtime = runtime;
@@ -242,11 +244,15 @@ export class ModelSession {
     for (const name of this.inputNames) {
       if (!(name in feeds)) throw new RangeError(`feeds is missing input "${name}"`);
     }
-    return this.worker.request<Record<string, TensorData>>(
+    const t0 = performance.now();
+    const out = await this.worker.request<Record<string, TensorData>>(
       outputs
         ? { op: 'run', sessionId: this.sessionId, feeds, outputs }
         : { op: 'run', sessionId: this.sessionId, feeds },
     );
+    this.stats.calls++;
+    this.stats.totalMs += performance.now() - t0;
+    return out;
   }
 
   async dispose(): Promise<void> {

@@ -1,16 +1,25 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { preferredWavEncoding, readAudio } from '../../audio/read.ts';
+import { preferredWavEncoding } from '../../audio/read.ts';
+import { type AudioBlockStream, openAudioStream } from '../../audio/wav-stream-reader.ts';
 import { WavStreamWriter } from '../../audio/wav-stream-writer.ts';
+import {
+  buildWavLayout,
+  bytesPerSample,
+  finishWavHeader,
+  SamplePacker,
+  type WavEncoding,
+  type WavMetadataInput,
+} from '../../audio/wav-write.ts';
 import { SonodiffError } from '../../errors.ts';
 import { ModelRegistry } from '../../packs/index.ts';
 import { DenoisePipeline } from '../../pipelines/index.ts';
 import type { ComputeDevice } from '../../runtime/index.ts';
 import type { CliContext } from '../context.ts';
 import { deviceOption, intOption, numberOption } from '../options.ts';
-import { outputPath, resolveOutput, writeWavToStdout } from '../output.ts';
-import { ProgressBar } from '../progress.ts';
+import { type OutputTarget, outputPath, resolveOutput, writeWavToStdout } from '../output.ts';
+import { formatSeconds, ProgressBar } from '../progress.ts';
 
 interface DenoiseFlags {
   output?: string;
@@ -61,6 +70,193 @@ async function expandInputs(ctx: CliContext, inputs: string[]): Promise<string[]
   return out;
 }
 
+/** Frames per block read from the input (the pipeline's own block size, so results match `denoise()`). */
+const BLOCK_FRAMES = 16384;
+
+/** Where denoised blocks go: a file (temp + rename), stdout as they come, or memory then stdout. */
+interface Sink {
+  write(channels: Float32Array[]): Promise<void>;
+  close(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+function writeStdout(ctx: CliContext, bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    ctx.io.stdout.write(bytes, (err) =>
+      err ? reject(new SonodiffError('ERR_OUTPUT', `cannot write to stdout: ${err.message}`)) : resolve(),
+    );
+  });
+}
+
+/**
+ * Streams a WAV of a known length to stdout: exact header first, samples block by block, metadata
+ * last; the bytes equal `encodeWav` of the whole audio.
+ */
+async function stdoutStreamSink(
+  ctx: CliContext,
+  sampleRate: number,
+  channels: number,
+  frames: number,
+  encoding: WavEncoding,
+  metadata: WavMetadataInput,
+): Promise<Sink> {
+  const layout = buildWavLayout(sampleRate, channels, encoding, metadata);
+  const frameBytes = channels * bytesPerSample(encoding);
+  const dataBytes = frames * frameBytes;
+  const packer = new SamplePacker(encoding, channels, encoding === 'pcm16', 1);
+  await writeStdout(ctx, finishWavHeader(layout, dataBytes));
+  let written = 0;
+  return {
+    async write(block) {
+      const n = block[0]!.length;
+      const bytes = new Uint8Array(n * frameBytes);
+      packer.pack(block, 0, n, bytes, 0);
+      written += n;
+      await writeStdout(ctx, bytes);
+    },
+    async close() {
+      if (written !== frames) throw new SonodiffError('ERR_INTERNAL', `wrote ${written} of ${frames} frames`);
+      await writeStdout(ctx, new Uint8Array([...(dataBytes & 1 ? [0] : []), ...layout.tail]));
+    },
+    async abort() {},
+  };
+}
+
+/** For stdout when the length is not known up front: the header needs it, so collect first. */
+function stdoutBufferSink(
+  ctx: CliContext,
+  sampleRate: number,
+  channels: number,
+  encoding: WavEncoding,
+  metadata: WavMetadataInput,
+): Sink {
+  const blocks: Float32Array[][] = [];
+  return {
+    async write(block) {
+      blocks.push(block);
+    },
+    async close() {
+      const frames = blocks.reduce((a, b) => a + b[0]!.length, 0);
+      const planar = Array.from({ length: channels }, (_, c) => {
+        const buf = new Float32Array(frames);
+        let o = 0;
+        for (const b of blocks) {
+          buf.set(b[c]!, o);
+          o += b[c]!.length;
+        }
+        return buf;
+      });
+      blocks.length = 0;
+      await writeWavToStdout(ctx, { sampleRate, channels: planar }, { encoding, metadata });
+    },
+    async abort() {
+      blocks.length = 0;
+    },
+  };
+}
+
+/** Denoises one input to its output; returns the JSON record for it. */
+async function denoiseOne(
+  ctx: CliContext,
+  pipeline: DenoisePipeline,
+  flags: DenoiseFlags,
+  file: string,
+  shown: string,
+  out: OutputTarget | undefined,
+): Promise<Record<string, unknown>> {
+  const manifest = pipeline.pack.manifest;
+  // WAV is read block by block (memory bounded whatever the length); other formats are decoded whole.
+  const input: AudioBlockStream = await openAudioStream(file, {
+    stdin: ctx.io.stdin as never,
+    blockFrames: BLOCK_FRAMES,
+    signal: ctx.signal,
+  });
+  let sink: Sink | undefined;
+  try {
+    const stem = file === '-' ? 'stdin' : path.basename(file).replace(/\.[^.]+$/, '');
+    const target =
+      out === undefined
+        ? path.join(file === '-' ? ctx.io.cwd : path.dirname(file), `${stem}.denoised.wav`)
+        : outputPath(out, `${stem}.denoised.wav`);
+    if (target !== undefined && target === file) {
+      throw new SonodiffError('ERR_OUTPUT', 'output would replace the input', { path: shown });
+    }
+    const { sampleRate, channelCount } = input;
+    const total = input.totalFrames;
+    const encoding = preferredWavEncoding(input);
+    const metadata: WavMetadataInput = {
+      software: 'sonodiff',
+      comment: JSON.stringify({
+        model: `${manifest.id}@${manifest.version}`,
+        input: file === '-' ? '-' : path.basename(file),
+        strength: flags.strength ?? 1,
+        steps: flags.steps ?? manifest.defaults.steps,
+        seed: flags.seed,
+      }),
+    };
+    if (target !== undefined) {
+      const writer = await WavStreamWriter.open(target, {
+        sampleRate,
+        channels: channelCount,
+        encoding,
+        force: flags.force ?? false,
+      });
+      sink = {
+        write: (block) => writer.write(block),
+        close: async () => {
+          await writer.close(metadata);
+        },
+        abort: () => writer.abort(),
+      };
+    } else if (total !== undefined && input.totalFramesExact) {
+      sink = await stdoutStreamSink(ctx, sampleRate, channelCount, total, encoding, metadata);
+    } else {
+      sink = stdoutBufferSink(ctx, sampleRate, channelCount, encoding, metadata);
+    }
+
+    const progress = new ProgressBar(ctx.io.stderr, path.basename(shown), ctx.io.env);
+    const totalText = total !== undefined ? formatSeconds(total / sampleRate) : '?';
+    const t1 = performance.now();
+    let done = 0;
+    try {
+      for await (const chunk of pipeline.denoiseStream(input, sampleRate, channelCount, {
+        seed: flags.seed,
+        signal: ctx.signal,
+        ...(flags.strength !== undefined ? { strength: flags.strength } : {}),
+        ...(flags.steps !== undefined ? { steps: flags.steps } : {}),
+        ...(flags.sampler !== undefined ? { sampler: flags.sampler } : {}),
+      })) {
+        done += chunk.channels[0]!.length;
+        // Percent and ETA need the length; a pipe that does not give one shows no bar.
+        progress.update(done, total ?? 0, `${formatSeconds(done / sampleRate)}/${totalText}`);
+        await sink.write(chunk.channels);
+      }
+      // The pipeline checks the signal between model calls only; a run without any still stops here.
+      if (ctx.signal.aborted) throw new SonodiffError('ERR_ABORTED', 'interrupted', { path: shown });
+      await sink.close();
+    } finally {
+      progress.done();
+    }
+    const seconds = done / sampleRate;
+    const elapsed = (performance.now() - t1) / 1000;
+    if (target && !flags.json) ctx.log(`wrote ${path.relative(ctx.io.cwd, target) || target}`);
+    return {
+      input: file,
+      output: target ?? '-',
+      seconds,
+      sampleRate,
+      channels: channelCount,
+      encoding,
+      realTimeFactor: Number((seconds / elapsed).toFixed(2)),
+    };
+  } catch (err) {
+    await sink?.abort();
+    throw err;
+  } finally {
+    await input.close();
+  }
+}
+
 export function registerDenoise(program: Command, ctx: CliContext): void {
   program
     .command('denoise')
@@ -98,88 +294,7 @@ export function registerDenoise(program: Command, ctx: CliContext): void {
         for (const file of files) {
           const shown = file === '-' ? '-' : path.relative(ctx.io.cwd, file) || file;
           try {
-            const read = await readAudio(file, { stdin: ctx.io.stdin as never });
-            const stem = file === '-' ? 'stdin' : path.basename(file).replace(/\.[^.]+$/, '');
-            const target =
-              out === undefined
-                ? path.join(file === '-' ? ctx.io.cwd : path.dirname(file), `${stem}.denoised.wav`)
-                : outputPath(out, `${stem}.denoised.wav`);
-            if (target !== undefined && target === file) {
-              throw new SonodiffError('ERR_OUTPUT', 'output would replace the input', { path: shown });
-            }
-            const { audio } = read;
-            const frames = audio.channels[0]?.length ?? 0;
-            const encoding = preferredWavEncoding(read);
-            const progress = new ProgressBar(ctx.io.stderr, path.basename(shown), ctx.io.env);
-            const writer = target
-              ? await WavStreamWriter.open(target, {
-                  sampleRate: audio.sampleRate,
-                  channels: audio.channels.length,
-                  encoding,
-                  force: flags.force ?? false,
-                })
-              : undefined;
-            const collected: Float32Array[][] = [];
-            const t1 = performance.now();
-            let done = 0;
-            try {
-              for await (const chunk of pipeline.denoise(audio, {
-                seed: flags.seed,
-                signal: ctx.signal,
-                ...(flags.strength !== undefined ? { strength: flags.strength } : {}),
-                ...(flags.steps !== undefined ? { steps: flags.steps } : {}),
-                ...(flags.sampler !== undefined ? { sampler: flags.sampler } : {}),
-              })) {
-                done += chunk.channels[0]!.length;
-                progress.update(done, frames);
-                if (writer) await writer.write(chunk.channels);
-                else collected.push(chunk.channels);
-              }
-              const metadata = {
-                software: 'sonodiff',
-                comment: JSON.stringify({
-                  model: `${pack.manifest.id}@${pack.manifest.version}`,
-                  input: file === '-' ? '-' : path.basename(file),
-                  strength: flags.strength ?? 1,
-                  steps: flags.steps ?? pack.manifest.defaults.steps,
-                  seed: flags.seed,
-                }),
-              };
-              if (writer) await writer.close(metadata);
-              else {
-                const channels = audio.channels.map((_, c) => {
-                  const buf = new Float32Array(frames);
-                  let o = 0;
-                  for (const ch of collected) {
-                    buf.set(ch[c]!, o);
-                    o += ch[c]!.length;
-                  }
-                  return buf;
-                });
-                await writeWavToStdout(
-                  ctx,
-                  { sampleRate: audio.sampleRate, channels },
-                  { encoding, metadata },
-                );
-              }
-            } catch (err) {
-              await writer?.abort();
-              throw err;
-            } finally {
-              progress.done();
-            }
-            const seconds = frames / audio.sampleRate;
-            const elapsed = (performance.now() - t1) / 1000;
-            results.push({
-              input: file,
-              output: target ?? '-',
-              seconds,
-              sampleRate: audio.sampleRate,
-              channels: audio.channels.length,
-              encoding,
-              realTimeFactor: Number((seconds / elapsed).toFixed(2)),
-            });
-            if (target && !flags.json) ctx.log(`wrote ${path.relative(ctx.io.cwd, target) || target}`);
+            results.push(await denoiseOne(ctx, pipeline, flags, file, shown, out));
           } catch (err) {
             if (err instanceof SonodiffError && err.code === 'ERR_ABORTED') throw err;
             if (files.length === 1) throw err;

@@ -7,6 +7,8 @@ export * from './errors.ts';
 export * from './metrics/index.ts';
 export * from './packs/index.ts';
 export * from './pipelines/index.ts';
+export * from './protocol/index.ts';
 export * from './runtime/index.ts';
 export * from './sampler/index.ts';
+export * from './server/index.ts';
 export * from './spectrogram/index.ts';

@@ -318,12 +318,14 @@ function streamedHeader(header: WavHeader, bytes: Uint8Array, queue: ByteQueue):
   const ba = header.format.blockAlign;
   queue.take(header.dataOffset);
   const dataBytes = claimed ?? Number.POSITIVE_INFINITY;
-  const known = claimed !== undefined && claimed < PLACEHOLDER_SIZE && (queue.ended || claimed > 0);
-  let totalFrames = known ? Math.floor(claimed / ba) : undefined;
+  let totalFrames =
+    claimed !== undefined && claimed < PLACEHOLDER_SIZE ? Math.floor(claimed / ba) : undefined;
   // Everything already arrived: the count is exact.
   if (queue.ended) totalFrames = Math.floor(Math.min(dataBytes, queue.length) / ba);
-  // The prefix parse warned about the data it had not seen yet; that is not a problem of the stream.
-  const warnings = header.warnings.filter((w) => !w.startsWith('data chunk claims'));
+  // Unless the stream has ended, the prefix parse warned about data it had not seen yet.
+  const warnings = queue.ended
+    ? header.warnings
+    : header.warnings.filter((w) => !w.startsWith('data chunk claims'));
   return {
     kind: 'wav',
     header: { ...header, warnings },

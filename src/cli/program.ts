@@ -11,6 +11,7 @@ import { registerDevices } from './commands/devices.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerModels } from './commands/models.ts';
 import { registerPlay } from './commands/play.ts';
+import { registerServe } from './commands/serve.ts';
 import type { CliContext } from './context.ts';
 import { EXIT, EXIT_CODES_HELP, type ExitCode, exitCodeFor } from './exit-codes.ts';
 
@@ -37,6 +38,7 @@ export function createProgram(ctx: CliContext): Command {
   registerModels(program, ctx);
   registerDevices(program, ctx);
   registerPlay(program, ctx);
+  registerServe(program, ctx);
   registerDemo(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput(program.configureOutput());
   return program;

@@ -23,7 +23,7 @@ export const KNOWN_FLAGS = FLAG_LAST | FLAG_REPLAY;
 
 export const MIN_RATE = 1000;
 export const MAX_RATE = 384_000;
-export const MAX_CHANNELS = 8;
+export const MAX_FRAME_CHANNELS = 8;
 export const MAX_JOB_ID = 0xffff_ffff;
 export const MAX_SEQ = 0xffff_ffff;
 
@@ -61,9 +61,9 @@ export interface ProtocolLimits {
   helloTimeoutMs: number;
   /** Text messages per second a connection may send (burst: twice that). */
   maxMessagesPerSecond: number;
-  /** Largest outstanding credit, in chunks, either side may grant. */
+  /** Largest run-ahead, in frames, a credit limit may grant beyond the frames already sent. */
   maxCredit: number;
-  /** Input frames (chunks) a denoise job accepts before the client must wait for credit. */
+  /** Input frames a denoise job accepts ahead of what its pipeline has taken. */
   inputCredit: number;
 }
 
@@ -81,5 +81,5 @@ export const DEFAULT_LIMITS: Readonly<ProtocolLimits> = Object.freeze({
   inputCredit: 16,
 });
 
-/** Credit (output chunks) a realtime job starts with when `job.start` names none. */
+/** Output credit (frames) a realtime job starts with when `job.start` names none. */
 export const DEFAULT_CREDIT = 8;

@@ -17,7 +17,7 @@ import {
   FRAME_MAGIC,
   FRAME_VERSION,
   KNOWN_FLAGS,
-  MAX_CHANNELS,
+  MAX_FRAME_CHANNELS,
   MAX_JOB_ID,
   MAX_RATE,
   MAX_SEQ,
@@ -61,8 +61,12 @@ export function encodeFrame(frame: AudioFrame, maxFrames = Number.MAX_SAFE_INTEG
   checkUint(frame.seq, 'frame.seq', 0, MAX_SEQ);
   checkUint(frame.sampleRate, 'frame.sampleRate', MIN_RATE, MAX_RATE);
   checkUint(frame.startFrame, 'frame.startFrame', 0, Number.MAX_SAFE_INTEGER);
-  if (!Array.isArray(frame.channels) || frame.channels.length < 1 || frame.channels.length > MAX_CHANNELS) {
-    throw new RangeError(`frame.channels must hold 1 to ${MAX_CHANNELS} Float32Arrays`);
+  if (
+    !Array.isArray(frame.channels) ||
+    frame.channels.length < 1 ||
+    frame.channels.length > MAX_FRAME_CHANNELS
+  ) {
+    throw new RangeError(`frame.channels must hold 1 to ${MAX_FRAME_CHANNELS} Float32Arrays`);
   }
   const n = frame.channels[0]!.length;
   for (const [i, ch] of frame.channels.entries()) {
@@ -125,7 +129,8 @@ export function decodeFrame(
   const kindByte = dv.getUint8(5);
   if (kindByte !== FRAME_KIND_OUT && kindByte !== FRAME_KIND_IN) bad('kind', `unknown kind ${kindByte}`);
   const channels = dv.getUint8(6);
-  if (channels < 1 || channels > MAX_CHANNELS) bad('channels', `${channels} is not 1 to ${MAX_CHANNELS}`);
+  if (channels < 1 || channels > MAX_FRAME_CHANNELS)
+    bad('channels', `${channels} is not 1 to ${MAX_FRAME_CHANNELS}`);
   const headerWords = dv.getUint8(7);
   if (headerWords !== FRAME_HEADER_BYTES / 4) bad('headerWords', `${headerWords}, v1 requires 10`);
   const flags = dv.getUint32(8, true);

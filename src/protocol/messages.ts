@@ -4,7 +4,14 @@
  * ProtocolError('BAD_MESSAGE'); unknown top-level fields are ignored (room for extensions),
  * unknown fields inside `params`, `timing` and `resume` are errors (they are usually typos).
  */
-import { MAX_CHANNELS, MAX_JOB_ID, MAX_RATE, MAX_SEQ, MIN_RATE, type ProtocolLimits } from './constants.ts';
+import {
+  MAX_FRAME_CHANNELS,
+  MAX_JOB_ID,
+  MAX_RATE,
+  MAX_SEQ,
+  MIN_RATE,
+  type ProtocolLimits,
+} from './constants.ts';
 import { type ErrorCode, type FieldIssue, isErrorCode, ProtocolError } from './errors.ts';
 import type { MusicalTiming } from './timing.ts';
 
@@ -56,13 +63,23 @@ export type ClientMessage =
       channels?: number;
       timing?: MusicalTiming;
       pacing?: Pacing;
-      /** Initial output credit in chunks (realtime pacing). */
+      /** Initial output credit: frames with seq below this may be sent (realtime pacing). */
       credit?: number;
     }
   | { type: 'job.update'; job: number; params: GenerateParams }
   | { type: 'job.cancel'; job: number }
-  | { type: 'credit'; job: number; chunks: number }
+  | CreditMessage
   | { type: 'ack'; job: number; seq: number };
+
+/**
+ * Flow control, absolute so it can be re-sent after a reconnect: the receiver of this message
+ * may send frames of `job` with sequence numbers below `limit`. Limits only grow.
+ */
+export interface CreditMessage {
+  type: 'credit';
+  job: number;
+  limit: number;
+}
 
 export interface ResumedJob {
   job: number;
@@ -86,7 +103,7 @@ export interface JobAccepted {
   totalFrames: number | null;
   /** Algorithmic latency of a denoise stream in frames: output frame i needs input up to i + latency. */
   latencyFrames: number;
-  /** Input credit in chunks (denoise). */
+  /** Initial input credit limit (denoise): the client may send input frames with seq below it. */
   inputCredit: number;
   /** Exact frames per bar when timing was given. */
   framesPerBar: number | null;
@@ -126,9 +143,24 @@ export type ServerMessage =
       firstChunkMs: number | null;
     }
   | { type: 'job.cancelled'; job: number; frames: number; chunks: number; reason: string }
-  | { type: 'credit'; job: number; chunks: number }
+  | CreditMessage
   | { type: 'ack'; job: number; seq: number }
-  | { type: 'error'; code: ErrorCode; message: string; retryable: boolean; job?: number; field?: string };
+  | ErrorServerMessage;
+
+/**
+ * An error. With `job` and `terminal: true` the job has ended with it (no job.done follows);
+ * `terminal: false` errors leave the job running (a refused job.update, a bad ack).
+ */
+export interface ErrorServerMessage {
+  type: 'error';
+  code: ErrorCode;
+  message: string;
+  retryable: boolean;
+  job?: number;
+  /** The first bad field, for BAD_MESSAGE / BAD_FRAME. */
+  field?: string;
+  terminal: boolean;
+}
 
 export type ClientMessageType = ClientMessage['type'];
 export type ServerMessageType = ServerMessage['type'];
@@ -400,7 +432,7 @@ export function parseClientMessage(input: string | unknown): ClientMessage {
       const model = r.str('model', 64, true, MODEL_ID);
       const params = readParams(r, 'params', kind);
       const sampleRate = r.int('sampleRate', MIN_RATE, MAX_RATE, kind === 'denoise');
-      const channels = r.int('channels', 1, MAX_CHANNELS, kind === 'denoise');
+      const channels = r.int('channels', 1, MAX_FRAME_CHANNELS, kind === 'denoise');
       const timing = readTiming(r);
       const pacing = r.oneOf('pacing', ['realtime', 'asap'] as const);
       const credit = r.int('credit', 1, 1_000_000);
@@ -432,8 +464,8 @@ export function parseClientMessage(input: string | unknown): ClientMessage {
     case 'job.cancel':
       return finish(r, type, { type, job: job! }, job);
     case 'credit': {
-      const chunks = r.int('chunks', 1, 1_000_000, true);
-      return finish(r, type, { type, job: job!, chunks: chunks! }, job);
+      const limit = r.int('limit', 0, MAX_SEQ + 1, true);
+      return finish(r, type, { type, job: job!, limit: limit! }, job);
     }
     case 'ack': {
       const seq = r.int('seq', 0, MAX_SEQ, true);
@@ -476,10 +508,11 @@ export function parseServerMessage(input: string | unknown): ServerMessage {
       r.str('message', 10_000, true);
       if (typeof obj['retryable'] !== 'boolean') r.fail('retryable', 'must be true or false');
       r.int('job', 1, MAX_JOB_ID);
+      if (typeof obj['terminal'] !== 'boolean') r.fail('terminal', 'must be true or false');
       break;
     case 'credit':
       r.int('job', 1, MAX_JOB_ID, true);
-      r.int('chunks', 1, 1_000_000, true);
+      r.int('limit', 0, MAX_SEQ + 1, true);
       break;
     case 'ack':
       r.int('job', 1, MAX_JOB_ID, true);
@@ -488,7 +521,7 @@ export function parseServerMessage(input: string | unknown): ServerMessage {
     case 'job.accepted':
       r.int('job', 1, MAX_JOB_ID, true);
       r.int('sampleRate', MIN_RATE, MAX_RATE, true);
-      r.int('channels', 1, MAX_CHANNELS, true);
+      r.int('channels', 1, MAX_FRAME_CHANNELS, true);
       r.int('position', 0, Number.MAX_SAFE_INTEGER, true);
       r.int('latencyFrames', 0, Number.MAX_SAFE_INTEGER, true);
       break;
@@ -505,7 +538,7 @@ export function parseServerMessage(input: string | unknown): ServerMessage {
 }
 
 /** The `error` message for an exception (ProtocolError keeps its code; anything else is INTERNAL). */
-export function errorMessage(err: unknown, job?: number): Extract<ServerMessage, { type: 'error' }> {
+export function errorMessage(err: unknown, job?: number, terminal = false): ErrorServerMessage {
   if (err instanceof ProtocolError) {
     const j = err.job ?? job;
     return {
@@ -515,6 +548,7 @@ export function errorMessage(err: unknown, job?: number): Extract<ServerMessage,
       retryable: err.retryable,
       ...(j !== undefined ? { job: j } : {}),
       ...(err.issues[0]?.field ? { field: err.issues[0].field } : {}),
+      terminal: terminal && j !== undefined,
     };
   }
   return {
@@ -523,5 +557,15 @@ export function errorMessage(err: unknown, job?: number): Extract<ServerMessage,
     message: err instanceof Error ? err.message : String(err),
     retryable: true,
     ...(job !== undefined ? { job } : {}),
+    terminal: terminal && job !== undefined,
   };
+}
+
+/** The ProtocolError an `error` message describes. */
+export function errorFromMessage(msg: ErrorServerMessage): ProtocolError {
+  return new ProtocolError(msg.code, msg.message, {
+    retryable: msg.retryable,
+    ...(msg.job !== undefined ? { job: msg.job } : {}),
+    ...(msg.field !== undefined ? { issues: [{ field: msg.field, message: msg.message }] } : {}),
+  });
 }

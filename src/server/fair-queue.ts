@@ -1,7 +1,7 @@
 /**
  * A slot pool whose waiters are served round-robin across owners (connections), so one client
- * with many requests cannot starve another. Used twice by the server: admission of jobs (slots =
- * global job limit) and model turns (slots = runtime workers).
+ * with many requests cannot starve another. The server hands out model turns with it: a job holds
+ * a slot for one model window, so slots = jobs computing at once.
  */
 
 interface Waiter {
@@ -135,7 +135,7 @@ export class FairQueue {
     const cursors = new Map<string, number>();
     let pos = 0;
     let remaining = this.waiting;
-    for (let round = 0; remaining > 0; round++) {
+    while (remaining > 0) {
       for (let k = 0; k < this.ring.length; k++) {
         const owner = this.ring[(this.next + k) % this.ring.length]!;
         const q = this.queues.get(owner)!;

@@ -1,7 +1,7 @@
 /**
- * One job on the server: admission through the fair queue, the model loop (one model window per
- * turn of the fair turn queue), output framing with credit and socket back-pressure, streaming
- * denoise input, cancellation and the terminal message kept for resume.
+ * One job on the server: the model loop (one model window per turn of the fair turn queue),
+ * output framing with credit and socket back-pressure, streaming denoise input, cancellation
+ * and the terminal message kept for resume.
  */
 import { Resampler } from '../audio/resample.ts';
 import { SonodiffError } from '../errors.ts';
@@ -31,7 +31,7 @@ import type { Session } from './session.ts';
 
 export interface JobContext {
   models: ModelCache;
-  admission: FairQueue;
+  /** Model turns: at most `capacity` jobs compute at once; waiters are served round-robin. */
   turns: FairQueue;
   limits: ProtocolLimits;
   log: (line: string) => void;
@@ -101,8 +101,8 @@ export class ServerJob {
   private readonly ctx: JobContext;
   readonly abort = new AbortController();
   pacing: Pacing = 'realtime';
-  /** Output chunks the client has granted and the server has not used. */
-  credit = 0;
+  /** Output frames with seq below this may be sent (realtime pacing). */
+  creditLimit = 0;
   /** Next output sequence (= frames sent so far). */
   outSeq = 0;
   framesSent = 0;
@@ -114,7 +114,8 @@ export class ServerJob {
   // Denoise input.
   inputNextSeq = 0;
   inputFrames = 0;
-  inputAllowance = 0;
+  /** Input frames with seq below this may be received. */
+  inputLimit = 0;
   inputEnded = false;
   private readonly input = new InputQueue();
   // Jam.
@@ -154,11 +155,12 @@ export class ServerJob {
 
   /** A frame may go out: connected, socket not backed up, and (realtime) credit left. */
   private sendable(): boolean {
-    return this.session.writable && (this.pacing === 'asap' || this.credit > 0);
+    return this.session.writable && (this.pacing === 'asap' || this.outSeq < this.creditLimit);
   }
 
-  grant(chunks: number): void {
-    this.credit = Math.min(this.ctx.limits.maxCredit, this.credit + chunks);
+  /** A credit message: limits only grow, and never beyond maxCredit frames past what was sent. */
+  grant(limit: number): void {
+    this.creditLimit = Math.max(this.creditLimit, Math.min(limit, this.outSeq + this.ctx.limits.maxCredit));
     this.wake();
   }
 
@@ -194,8 +196,8 @@ export class ServerJob {
       fail(`input sampleRate ${frame.sampleRate}, job has ${this.spec.sampleRate}`, 'BAD_FRAME');
     if (frame.channels.length !== this.spec.channels)
       fail(`input has ${frame.channels.length} channels, job has ${this.spec.channels}`, 'BAD_FRAME');
-    if (this.inputAllowance <= 0) fail('input frame without credit');
-    this.inputAllowance--;
+    if (frame.seq >= this.inputLimit)
+      fail(`input seq ${frame.seq} beyond the credit limit ${this.inputLimit}`);
     this.inputNextSeq++;
     this.inputFrames += frame.channels[0]!.length;
     if (frame.channels[0]!.length > 0) this.input.push(frame.channels);
@@ -208,31 +210,23 @@ export class ServerJob {
 
   /** Runs the job to its end; never throws (failures become the terminal message). */
   async run(): Promise<void> {
-    let releaseAdmission: (() => void) | undefined;
     try {
       const pack = await this.ctx.models.pack(
         this.spec.model,
         this.kind === 'denoise' ? 'denoise' : 'generate',
         this.id,
       );
-      this.pacing =
-        this.spec.pacing ?? (this.kind === 'generate' ? 'asap' : this.kind === 'jam' ? 'realtime' : 'asap');
-      this.credit = Math.min(this.ctx.limits.maxCredit, this.spec.credit ?? DEFAULT_CREDIT);
+      this.pacing = this.spec.pacing ?? (this.kind === 'jam' ? 'realtime' : 'asap');
+      this.creditLimit = Math.min(this.ctx.limits.maxCredit, this.spec.credit ?? DEFAULT_CREDIT);
       const accepted = this.describe(pack);
       if (this.abort.signal.aborted) throw new SonodiffError('ERR_ABORTED', 'job cancelled');
       this.state = 'queued';
-      const admitted = this.ctx.admission.acquire(this.session.id, this.abort.signal, (p) => {
-        this.position = p;
-        if (this.accepted && p > 0) this.progress({ force: true });
-      });
+      // Model turns queued ahead of this job's first one (they are served round-robin).
+      this.position = this.ctx.turns.waiting + (this.ctx.turns.running >= this.ctx.turns.capacity ? 1 : 0);
       accepted.position = this.position;
       this.accepted = accepted;
-      if (this.kind === 'denoise') this.inputAllowance = accepted.inputCredit;
+      if (this.kind === 'denoise') this.inputLimit = accepted.inputCredit;
       this.session.send(accepted);
-      releaseAdmission = await admitted;
-      this.state = 'running';
-      this.position = 0;
-      this.progress({ force: true });
       if (this.kind === 'denoise') await this.runDenoise();
       else await this.runGenerate(this.kind === 'jam');
       this.finish({
@@ -247,27 +241,29 @@ export class ServerJob {
       this.finish(this.terminalFor(err));
     } finally {
       this.releaseTurn();
-      releaseAdmission?.();
     }
   }
 
   private terminalFor(err: unknown): Terminal {
-    if (this.failure) return errorMessage(this.failure, this.id);
+    if (this.failure) return errorMessage(this.failure, this.id, true);
     if (isAbort(err) || (this.abort.signal.aborted && !(err instanceof ProtocolError))) {
       const reason =
         this.abort.signal.reason instanceof Error ? this.abort.signal.reason.message : 'cancelled';
       return { type: 'job.cancelled', job: this.id, frames: this.framesSent, chunks: this.outSeq, reason };
     }
-    if (err instanceof ProtocolError) return errorMessage(err, this.id);
+    // Every error here ends the job.
+    if (err instanceof ProtocolError) return errorMessage(err, this.id, true);
     if (err instanceof RangeError || err instanceof TypeError) {
-      return errorMessage(new ProtocolError('BAD_PARAMS', err.message, { job: this.id }), this.id);
+      return errorMessage(new ProtocolError('BAD_PARAMS', err.message, { job: this.id }), this.id, true);
     }
     if (err instanceof SonodiffError && (err.code === 'ERR_MODEL' || err.code === 'ERR_DEVICE')) {
-      return errorMessage(new ProtocolError('MODEL_ERROR', err.message, { job: this.id }), this.id);
+      return errorMessage(new ProtocolError('MODEL_ERROR', err.message, { job: this.id }), this.id, true);
     }
     this.ctx.log(`job ${this.id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return errorMessage(
       new ProtocolError('INTERNAL', 'internal error while running the job', { job: this.id }),
+      this.id,
+      true,
     );
   }
 
@@ -325,8 +321,18 @@ export class ServerJob {
     return (m.io.windowLength * hop) / m.sampleRate;
   }
 
+  /** One model window's worth of compute, granted round-robin across connections. */
   private async acquireTurn(): Promise<void> {
-    this.turnRelease = await this.ctx.turns.acquire(this.session.id, this.abort.signal);
+    this.turnRelease = await this.ctx.turns.acquire(this.session.id, this.abort.signal, (p) => {
+      if (this.state === 'running') return;
+      this.position = p;
+      if (p > 0) this.progress({ force: true });
+    });
+    if (this.state !== 'running') {
+      this.state = 'running';
+      this.position = 0;
+      this.progress({ force: true });
+    }
   }
 
   private releaseTurn(): void {
@@ -458,7 +464,10 @@ export class ServerJob {
         );
         if (item === undefined) return;
         // The pipeline took a frame: the client may send another.
-        if (!self.inputEnded) self.session.send({ type: 'credit', job: self.id, chunks: 1 });
+        if (!self.inputEnded) {
+          self.inputLimit++;
+          self.session.send({ type: 'credit', job: self.id, limit: self.inputLimit });
+        }
         yield item;
       }
     }
@@ -511,7 +520,6 @@ export class ServerJob {
       this.session.sendFrame(bytes);
       this.outSeq++;
       this.framesSent += n;
-      if (this.pacing === 'realtime') this.credit--;
       this.firstChunkMs ??= Math.round(performance.now() - this.t0);
       off += n;
     } while (off < total);
@@ -526,15 +534,16 @@ function concat(a: Float32Array, b: Float32Array): Float32Array {
 }
 
 /**
- * Output frame i of a denoise stream needs input up to frame i + latency: half a model window
- * (the overlap-add hop) at the stream's rate, plus the resamplers' look-ahead when rates differ.
+ * Output frame i of a denoise stream is sent by the time input frame i + latency has arrived (plus
+ * compute time): the overlap-add delay (half a window) plus its half-window output granularity,
+ * i.e. one model window at the stream's rate, plus the resamplers' look-ahead when rates differ.
  */
 export function denoiseLatency(pack: ModelPack, rate: number): number {
   const m = pack.manifest;
   // The same window DenoisePipeline uses (even, for its half hop).
   let w = representationFor(m).samples(m.io.windowLength);
   w -= w % 2;
-  let latency = ((w / 2) * rate) / m.sampleRate;
+  let latency = (w * rate) / m.sampleRate;
   if (rate !== m.sampleRate) {
     const down = new Resampler(rate, m.sampleRate);
     const up = new Resampler(m.sampleRate, rate);

@@ -72,7 +72,7 @@ export class Session {
 
   /** Whether a frame may be written now: connected and the socket is not backed up. */
   get writable(): boolean {
-    return this.conn !== undefined && this.conn.open && this.conn.outBytes < this.highWater;
+    return this.conn?.open === true && this.conn.outBytes < this.highWater;
   }
 
   send(msg: ServerMessage): void {

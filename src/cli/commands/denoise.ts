@@ -167,7 +167,7 @@ async function denoiseOne(
   const manifest = pipeline.pack.manifest;
   // WAV is read block by block (memory bounded whatever the length); other formats are decoded whole.
   const input: AudioBlockStream = await openAudioStream(file, {
-    stdin: ctx.io.stdin as never,
+    stdin: ctx.io.stdin,
     blockFrames: BLOCK_FRAMES,
     signal: ctx.signal,
   });

@@ -63,6 +63,12 @@ export {
   type WavMetadata,
   type WavSampleFormat,
 } from './wav-read.ts';
+export {
+  type AudioBlockStream,
+  openAudioStream,
+  WavStreamReader,
+  type WavStreamReaderOptions,
+} from './wav-stream-reader.ts';
 export { WavStreamWriter, type WavStreamWriterOptions } from './wav-stream-writer.ts';
 export {
   encodeWav,

@@ -538,7 +538,8 @@ function unpack(
       }
     } else if (format.sampleFormat === 'float') {
       for (let i = 0; i < frames; i++, p += stride) {
-        const v = bps === 4 ? dv.getFloat32(p, true) : dv.getFloat64(p, true);
+        // fround: a finite float64 beyond float32's range would become ±Infinity in the output.
+        const v = Math.fround(bps === 4 ? dv.getFloat32(p, true) : dv.getFloat64(p, true));
         if (Number.isFinite(v)) ch[i] = v;
         else nonFinite++;
       }

@@ -8,7 +8,7 @@ import type { PcmAudio } from '../audio/types.ts';
 import { SonodiffError } from '../errors.ts';
 import type { ModelPack } from '../packs/index.ts';
 import type { ModelSession, Runtime, SessionOptions } from '../runtime/index.ts';
-import { continuation, type Denoiser, type GuidanceOptions, sample } from '../sampler/index.ts';
+import { continuation, type Denoiser, type GuidanceOptions, sample, timeMask } from '../sampler/index.ts';
 import { type Condition, createModelDenoiser } from './model-denoiser.ts';
 import { planSampling } from './plan.ts';
 import { type ModelRepresentation, representationFor } from './representation.ts';
@@ -29,6 +29,13 @@ export interface GenerateOptions extends RunOptions {
   loop?: boolean;
   /** Variation: start from this audio (mono-mixed, resampled by the caller to the model rate). */
   init?: PcmAudio;
+  /** Continue this audio (model rate, mono): its end is the known context of the first window. */
+  continueFrom?: PcmAudio;
+  /**
+   * Regenerate [start, end) seconds of `audio` (model rate, at most one window long) and keep the
+   * rest; the new part is spliced into the original with short equal-power crossfades.
+   */
+  inpaint?: { audio: PcmAudio; start: number; end: number };
   /** How far from `init` to move: 0 = unchanged, 1 = ignore it. */
   strength?: number;
 }
@@ -162,22 +169,41 @@ export class GeneratePipeline {
       initX = rep.encode(options.init.channels[0]!);
     }
 
+    if (options.inpaint) {
+      yield* this.inpaintRun(options, plan, cond, g, seed);
+      return;
+    }
     const rows = rep.channels * rep.rows;
     // Windows overlap by a quarter: the overlap is the known context of the next window.
-    const context = totalFrames > W ? Math.floor(W / 4) : 0;
-    const windows = totalFrames <= W ? 1 : 1 + Math.ceil((totalFrames - W) / (W - context));
-    const fadeSamples = rep.samples(context + 1) > 0 ? Math.min(rep.samples(Math.max(2, context)), 4096) : 0;
+    let prevFrames = W;
     let prev: Float32Array | undefined;
+    let context = totalFrames > W ? Math.floor(W / 4) : 0;
+    if (options.continueFrom) {
+      const given = this.atModelRate(options.continueFrom, 'continueFrom');
+      prev = rep.encode(given);
+      prevFrames = prev.length / rows;
+      context = Math.max(1, Math.min(Math.floor(W / 4), prevFrames - 1));
+    }
+    const windows = options.continueFrom
+      ? Math.ceil(totalFrames / (W - context))
+      : totalFrames <= W
+        ? 1
+        : 1 + Math.ceil((totalFrames - W) / (W - context));
+    const fadeSamples = rep.samples(context + 1) > 0 ? Math.min(rep.samples(Math.max(2, context)), 4096) : 0;
     let prevAudioTail: Float32Array | undefined;
     let emitted = 0;
     const t0 = performance.now();
     for (let w = 0; w < windows; w++) {
       options.onEvent?.({ type: 'window', index: w, windows });
       const frames =
-        windows === 1 ? Math.max(multiple, Math.ceil(Math.min(totalFrames, W) / multiple) * multiple) : W;
+        windows === 1 && !prev
+          ? Math.max(multiple, Math.ceil(Math.min(totalFrames, W) / multiple) * multiple)
+          : W;
       const shape = [1, ...rep.itemShape(frames)];
       const inpaint =
-        prev && context > 0 ? continuation(lastFrames(prev, rows, W, context), context, shape) : undefined;
+        prev && context > 0
+          ? continuation(lastFrames(prev, rows, prevFrames, context), context, shape)
+          : undefined;
       const init = initX ? windowOf(initX, rows, initX.length / rows, w * (W - context), frames) : undefined;
       const result = await sample<Condition>({
         denoiser: this.denoiser,
@@ -198,11 +224,12 @@ export class GeneratePipeline {
         onEvent: (e) => options.onEvent?.({ ...e, window: w }),
       });
       prev = result.x;
+      prevFrames = frames;
       let audio = options.loop
         ? decodeLoop(rep, result.x, rows, frames, seed)
         : rep.decode(result.x, frames, rep.samples(frames), seed + w);
-      // Each window after the first starts with the context it shares with the previous one.
-      const skip = w === 0 ? 0 : rep.samples(context);
+      // A window with context starts with the frames it shares with what came before.
+      const skip = inpaint ? rep.samples(context) : 0;
       const isLast = w === windows - 1;
       const remaining = totalSamples - emitted;
       let body = audio.subarray(skip);
@@ -233,6 +260,80 @@ export class GeneratePipeline {
   /** Model calls so far and their total wall time, for benchmarks (sampler share = rest of the time). */
   modelStats(): { calls: number; totalMs: number } {
     return { ...this.session.stats };
+  }
+
+  private atModelRate(audio: PcmAudio, name: string): Float32Array {
+    const rate = this.pack.manifest.sampleRate;
+    if (audio.sampleRate !== rate) {
+      throw new RangeError(`${name} must be at the model rate ${rate} Hz, got ${audio.sampleRate} Hz`);
+    }
+    if (!audio.channels[0] || audio.channels[0].length === 0) throw new RangeError(`${name} holds no audio`);
+    return audio.channels[0];
+  }
+
+  /** One window: keep the audio outside [start, end), regenerate inside, splice with crossfades. */
+  private async *inpaintRun(
+    options: GenerateOptions,
+    plan: ReturnType<typeof planSampling>,
+    cond: Condition,
+    g: GuidanceOptions<Condition> | undefined,
+    seed: number,
+  ): AsyncIterable<AudioChunk> {
+    const { audio, start, end } = options.inpaint!;
+    const rep = this.rep;
+    const m = this.pack.manifest;
+    const rate = m.sampleRate;
+    const original = this.atModelRate(audio, 'inpaint.audio');
+    const W = m.io.windowLength;
+    const multiple = m.io.lengthMultiple ?? 1;
+    const nFrames = rep.frames(original.length);
+    if (nFrames > W) {
+      throw new RangeError(
+        `inpaint.audio can be at most one model window long (${(rep.samples(W) / rate).toFixed(2)} s)`,
+      );
+    }
+    const s0 = Math.round(start * rate);
+    const s1 = Math.round(end * rate);
+    if (!(0 <= s0 && s0 < s1 && s1 <= original.length)) {
+      throw new RangeError(
+        `inpaint range must satisfy 0 ≤ start < end ≤ ${(original.length / rate).toFixed(3)} s`,
+      );
+    }
+    const frames = Math.max(multiple, Math.ceil(nFrames / multiple) * multiple);
+    const rows = rep.channels * rep.rows;
+    const known = windowOf(rep.encode(original), rows, nFrames, 0, frames);
+    const shape = [1, ...rep.itemShape(frames)];
+    const f0 = Math.max(0, Math.floor(s0 / rep.hop));
+    const f1 = Math.min(frames, Math.ceil(s1 / rep.hop) + 1);
+    options.onEvent?.({ type: 'window', index: 0, windows: 1 });
+    const t0 = performance.now();
+    const result = await sample<Condition>({
+      denoiser: this.denoiser,
+      shape,
+      levels: plan.levels,
+      sampler: plan.sampler,
+      prediction: plan.prediction,
+      ...(plan.sigmaData !== undefined ? { sigmaData: plan.sigmaData } : {}),
+      initNoiseScale: plan.initNoiseScale,
+      seed,
+      cond: [cond],
+      ...(g ? { guidance: g } : {}),
+      inpaint: { known, mask: timeMask(shape, f0, f1) },
+      ...(options.signal ? { signal: options.signal } : {}),
+      onEvent: (e) => options.onEvent?.({ ...e, window: 0 }),
+    });
+    const regenerated = rep.decode(result.x, frames, rep.samples(frames), seed);
+    const out = original.slice();
+    const fade = Math.min(Math.round(0.01 * rate), Math.floor((s1 - s0) / 4));
+    for (let i = s0; i < s1; i++) {
+      // Equal-power ramps at both edges of the regenerated span.
+      const a = fade > 0 ? Math.min(1, (i - s0 + 0.5) / fade, (s1 - i - 0.5) / fade) : 1;
+      const gIn = Math.sin((Math.PI / 2) * a);
+      const gOut = Math.cos((Math.PI / 2) * a);
+      out[i] = gOut * original[i]! + gIn * (regenerated[i] ?? 0);
+    }
+    options.onEvent?.({ type: 'chunk', index: 0, frames: out.length, elapsedMs: performance.now() - t0 });
+    yield { sampleRate: rate, channels: [out], startFrame: 0, index: 0, last: true };
   }
 
   async dispose(): Promise<void> {

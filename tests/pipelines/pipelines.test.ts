@@ -172,4 +172,34 @@ describe('GeneratePipeline', () => {
     // The wrap-around step is no bigger than a typical step inside the clip.
     expect(seam).toBeLessThanOrEqual(Math.max(4 * median, 1e-4));
   });
+
+  it('continues given audio and inpaints a span, keeping the rest', async () => {
+    const first = await collect(generator.generate({ className: 'a', seconds: 0.2, seed: 11 }));
+    const given = { sampleRate: 8000, channels: [first.audio[0]!] };
+    const cont = await collect(
+      generator.generate({ className: 'a', seconds: 0.6, seed: 12, continueFrom: given }),
+    );
+    expect(cont.audio[0]!.length).toBe(4800);
+    expect(cont.audio[0]!.every(Number.isFinite)).toBe(true);
+    const again = await collect(
+      generator.generate({ className: 'a', seconds: 0.6, seed: 12, continueFrom: given }),
+    );
+    expect(Array.from(again.audio[0]!)).toEqual(Array.from(cont.audio[0]!));
+
+    const inp = await collect(
+      generator.generate({ className: 'b', seed: 13, inpaint: { audio: given, start: 0.05, end: 0.1 } }),
+    );
+    const out = inp.audio[0]!;
+    const src = given.channels[0]!;
+    expect(out.length).toBe(src.length);
+    // Outside [0.05, 0.1) s the original samples are kept exactly; inside they change.
+    for (let i = 0; i < 400; i++) expect(out[i]).toBe(src[i]);
+    for (let i = 800; i < src.length; i++) expect(out[i]).toBe(src[i]);
+    let changed = 0;
+    for (let i = 480; i < 720; i++) if (out[i] !== src[i]) changed++;
+    expect(changed).toBeGreaterThan(200);
+    await expect(
+      collect(generator.generate({ className: 'b', inpaint: { audio: given, start: 0.1, end: 0.05 } })),
+    ).rejects.toThrow(/inpaint range/);
+  });
 });

@@ -4,8 +4,10 @@
  * Output sample n sits exactly at input time n·from/to (zero group delay), the input is taken as
  * zero outside its extent, and the output length is round(len·to/from). The rate ratio is reduced
  * to L/M; when the L phase filters fit in memory they are tabulated exactly, otherwise (odd or
- * fractional rates) a densely oversampled prototype is linearly interpolated.
+ * fractional rates) a densely oversampled prototype is linearly interpolated. The dot products run
+ * in a WebAssembly SIMD kernel (resample-wasm.ts; plain JS with identical results as fallback).
  */
+import { type PolyphaseJob, PolyphaseKernel, polyphaseJs } from './resample-wasm.ts';
 import { MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, type PcmAudio } from './types.ts';
 
 export type ResampleQuality = 'high' | 'medium' | 'fast';
@@ -98,8 +100,12 @@ interface FilterBank {
   /** Number of tabulated phases: `up` when exact, else the interpolation grid size. */
   readonly phases: number;
   readonly exact: boolean;
-  /** (phases + 1) × taps coefficients, row p = phase p/phases; the extra row is phase 1. */
+  /** Row length: taps rounded up to a multiple of 8, zero padded (the SIMD kernel's unroll). */
+  readonly stride: number;
+  /** (phases + 1) × stride coefficients, row p = phase p/phases; the extra row is phase 1. */
   readonly table: Float64Array;
+  /** Built on first use; null where WebAssembly SIMD is unavailable. */
+  kernel: PolyphaseKernel | null | undefined;
 }
 
 const bankCache = new Map<string, FilterBank>();
@@ -135,14 +141,15 @@ function designBank(fromRate: number, toRate: number, bandwidth: number, stopban
   const taps = Math.ceil(halfWidth) + 1 - firstOffset + 1;
   const exact = up * taps <= MAX_EXACT_TABLE;
   const phases = exact ? up : Math.max(MIN_INTERP_PHASES, Math.floor(MAX_EXACT_TABLE / taps) - 1);
-  const table = new Float64Array((phases + 1) * taps);
+  const stride = Math.ceil(taps / 8) * 8;
+  const table = new Float64Array((phases + 1) * stride);
   for (let p = 0; p <= phases; p++) {
     const frac = p / phases;
-    const row = p * taps;
+    const row = p * stride;
     // y(t) = Σ_k x[k]·h(t − k); with t = i + frac and k = i + firstOffset + m.
     for (let m = 0; m < taps; m++) table[row + m] = h(frac - (firstOffset + m));
   }
-  const bank: FilterBank = { up, down, firstOffset, taps, phases, exact, table };
+  const bank: FilterBank = { up, down, firstOffset, taps, phases, exact, stride, table, kernel: undefined };
   if (bankCache.size > 32) bankCache.clear();
   bankCache.set(key, bank);
   return bank;
@@ -156,22 +163,8 @@ function mulDivRound(a: number, b: number, c: number): number {
   return Number((2n * BigInt(a) * BigInt(b) + bc) / (2n * bc));
 }
 
-/** Σ a[ai + m]·b[bi + m] for m < n; a separate small function so V8 optimises it on its own. */
-function dot(a: Float64Array, ai: number, b: Float32Array, bi: number, n: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let m = 0;
-  for (; m + 3 < n; m += 4) {
-    s0 += a[ai + m]! * b[bi + m]!;
-    s1 += a[ai + m + 1]! * b[bi + m + 1]!;
-    s2 += a[ai + m + 2]! * b[bi + m + 2]!;
-    s3 += a[ai + m + 3]! * b[bi + m + 3]!;
-  }
-  for (; m < n; m++) s0 += a[ai + m]! * b[bi + m]!;
-  return s0 + s1 + (s2 + s3);
-}
+/** Outputs per kernel call: bounds the WebAssembly scratch memory. */
+const BATCH = 16384;
 
 /**
  * Streaming resampler for one channel. Feed chunks of any size with `process`, then call `flush`
@@ -269,40 +262,18 @@ export class Resampler {
 
   /** Computes outputs while n < limit and the filter support ends before `available` input. */
   private produce(limit: number, available: number): Float32Array {
-    const { up, down, taps, firstOffset, table, phases, exact } = this.bank;
-    const buf = this.buf;
-    const bufEnd = this.bufStart + this.bufLen;
-    const end = Math.min(available, bufEnd);
+    const bank = this.bank;
+    const { up, down, taps, firstOffset, phases, exact, stride, table } = bank;
+    const end = Math.min(available, this.bufStart + this.bufLen);
     const stepInt = Math.floor(down / up);
     const stepPhase = down % up;
-    // Upper bound on how many outputs fit; trimmed by subarray at the end.
-    const maxOut = Math.max(
-      0,
-      Math.min(limit - this.outCount, Math.ceil(((end - this.posInt) * up) / down) + 2),
-    );
-    const out = new Float32Array(maxOut);
+    // Count the outputs first (cheap integer steps); the kernel then computes them in batches.
+    const maxOut = Math.max(0, limit - this.outCount);
     let count = 0;
     let posInt = this.posInt;
     let posPhase = this.posPhase;
-    const phaseScale = phases / up;
     while (count < maxOut && posInt + firstOffset + taps <= end) {
-      const base = posInt + firstOffset - this.bufStart;
-      let acc0 = 0;
-      if (exact) {
-        acc0 = dot(table, posPhase * taps, buf, base, taps);
-      } else {
-        const g = posPhase * phaseScale;
-        const p0 = Math.floor(g);
-        const frac = g - p0;
-        const rowA = p0 * taps;
-        const rowB = rowA + taps;
-        for (let m = 0; m < taps; m++) {
-          const ca = table[rowA + m]!;
-          const c = ca + frac * (table[rowB + m]! - ca);
-          acc0 += c * buf[base + m]!;
-        }
-      }
-      out[count++] = acc0;
+      count++;
       posInt += stepInt;
       posPhase += stepPhase;
       if (posPhase >= up) {
@@ -310,10 +281,42 @@ export class Resampler {
         posInt++;
       }
     }
+    const out = new Float32Array(count);
+    if (count > 0) {
+      if (bank.kernel === undefined) bank.kernel = PolyphaseKernel.create(table, stride);
+      const input = this.buf.subarray(0, this.bufLen);
+      let pi = this.posInt;
+      let pp = this.posPhase;
+      for (let done = 0; done < count; ) {
+        const k = Math.min(BATCH, count - done);
+        // Input position of the batch's last output, then of the next batch's first.
+        const t = pp + (k - 1) * stepPhase;
+        const lastInt = pi + (k - 1) * stepInt + Math.floor(t / up);
+        const job: PolyphaseJob = {
+          input,
+          inStart: pi + firstOffset - this.bufStart,
+          inLength: lastInt - pi + stride,
+          count: k,
+          phase: pp,
+          up,
+          stepInt,
+          stepPhase,
+          phaseScale: exact ? 0 : phases / up,
+          out,
+          outStart: done,
+        };
+        if (bank.kernel !== null) bank.kernel.run(job);
+        else polyphaseJs(job, table, stride);
+        const t2 = pp + k * stepPhase;
+        pi += k * stepInt + Math.floor(t2 / up);
+        pp = t2 % up;
+        done += k;
+      }
+    }
     this.posInt = posInt;
     this.posPhase = posPhase;
     this.outCount += count;
-    return count === maxOut ? out : out.slice(0, count);
+    return out;
   }
 }
 

@@ -5,7 +5,7 @@
  * predictive pass and later steps refine), overlap-added, resampled back and mixed dry/wet.
  * Everything streams: memory is bounded by a few windows whatever the input length.
  */
-import { Resampler } from '../audio/resample.ts';
+import { type ResampleOptions, Resampler } from '../audio/resample.ts';
 import type { PcmAudio } from '../audio/types.ts';
 import { OverlapAddWindower } from '../audio/windower.ts';
 import { SonodiffError } from '../errors.ts';
@@ -21,6 +21,12 @@ export interface DenoiseOptions extends RunOptions {
   /** Dry/wet: 1 = fully denoised (default), 0 = the input unchanged. */
   strength?: number;
 }
+
+/**
+ * Resampling to and from the model rate: 'medium' (90 % band, ≥ 95 dB stopband) is far cleaner
+ * than any denoiser's output and 2.5–3× faster than 'high'.
+ */
+export const DENOISE_RESAMPLER: ResampleOptions = { quality: 'medium' };
 
 /** Input for streaming denoise: planar chunks at one sample rate. */
 export type ChunkSource = AsyncIterable<Float32Array[]> | Iterable<Float32Array[]>;
@@ -100,8 +106,8 @@ export class DenoisePipeline {
     const W = this.windowSamples;
     const hop = W / 2;
     const channels = Array.from({ length: channelCount }, () => ({
-      down: sampleRate === rate ? undefined : new Resampler(sampleRate, rate),
-      up: sampleRate === rate ? undefined : new Resampler(rate, sampleRate),
+      down: sampleRate === rate ? undefined : new Resampler(sampleRate, rate, DENOISE_RESAMPLER),
+      up: sampleRate === rate ? undefined : new Resampler(rate, sampleRate, DENOISE_RESAMPLER),
       // The model sees unwindowed audio; Hann synthesis × rect analysis sums to a constant at hop W/2.
       ola: new OverlapAddWindower({ windowLength: W, hop, analysisWindow: 'rect', synthesisWindow: 'hann' }),
       dry: [] as Float32Array[],

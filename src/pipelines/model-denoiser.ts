@@ -6,6 +6,7 @@ import { SonodiffError } from '../errors.ts';
 import type { ModelManifest } from '../packs/index.ts';
 import { float32Tensor, int64Tensor, type ModelSession, type TensorData } from '../runtime/index.ts';
 import type { Denoiser, TimeInput } from '../sampler/index.ts';
+import { representationFor } from './representation.ts';
 
 /** Per-item conditioning a pipeline hands the sampler. */
 export interface Condition {
@@ -37,6 +38,21 @@ export function createModelDenoiser(session: ModelSession, manifest: ModelManife
       'ERR_MODEL',
       `model ${manifest.id} has no output "${io.output}" (its outputs: ${session.outputNames.join(', ')})`,
     );
+  }
+  // A model whose declared input shape cannot take the manifest's tensors fails at load, not at the
+  // first model call (batch and time axes may be anything; the others must match when fixed).
+  const declared = session.inputs.find((i) => i.name === io.inputs.sample)?.shape ?? [];
+  if (declared.length > 0) {
+    const want = [1, ...representationFor(manifest).itemShape(io.windowLength)];
+    const fits =
+      declared.length === want.length &&
+      declared.every((d, i) => i === 0 || i === want.length - 1 || typeof d !== 'number' || d === want[i]);
+    if (!fits) {
+      throw new SonodiffError(
+        'ERR_MODEL',
+        `model ${manifest.id} input "${io.inputs.sample}" has shape [${declared.join(', ')}] but the manifest gives [batch, ${want.slice(1, -1).join(', ')}, frames]`,
+      );
+    }
   }
   return async (x: Float32Array, time: TimeInput, cond: readonly Condition[]) => {
     const shape = [...time.shape];

@@ -11,6 +11,8 @@
  * Noise for one item therefore depends only on (seed, item, draw), never on batch size or position.
  */
 
+import { BLOCKS_PER_CALL, philoxWasm } from './philox-wasm.ts';
+
 const M0 = 0xd2511f53;
 const M1 = 0xcd9e8d57;
 const W0 = 0x9e3779b9;
@@ -78,10 +80,31 @@ export function seedKey(seed: number): [number, number] {
 const INV32 = 1 / 0x100000000;
 const TWO_PI = 2 * Math.PI;
 
+/** Fallback where WebAssembly is unavailable: the same words from the pure-JS Philox. */
+function philoxWordsJs(
+  words: Uint32Array,
+  blocks: number,
+  c0: number,
+  c1: number,
+  c2: number,
+  c3: number,
+  k0: number,
+  k1: number,
+): void {
+  const r = new Uint32Array(4);
+  for (let b = 0; b < blocks; b++) {
+    philox4x32(c0 + b, c1, c2, c3, k0, k1, r);
+    words.set(r, 4 * b);
+  }
+}
+
+let jsWords: Uint32Array | undefined;
+
 /**
  * Fills `out` (offset `offset`, `length` values) with standard normals for one item.
  * `draw` numbers the successive draws of a run (initial noise = 0, then one per noisy step).
- * Philox is inlined here (same arithmetic as philox4x32) because this loop dominates noisy steps.
+ * Philox runs in WebAssembly (i64.mul is the exact 32×32→64 product JS lacks) in batches of 4096
+ * blocks; Box–Muller stays here, with Math.log/sqrt/cos/sin in double precision as defined.
  */
 export function gaussianFill(
   out: Float32Array,
@@ -94,59 +117,40 @@ export function gaussianFill(
 ): void {
   const [key0, key1] = seedKey(seed);
   const blocks = Math.ceil(length / 4);
-  const c1in = draw >>> 0;
-  const c2in = item >>> 0;
-  const c3in = domain >>> 0;
-  for (let b = 0; b < blocks; b++) {
-    let c0 = b >>> 0;
-    let c1 = c1in;
-    let c2 = c2in;
-    let c3 = c3in;
-    let k0 = key0;
-    let k1 = key1;
-    for (let r = 0; r < 10; r++) {
-      // mulhi via 16-bit halves (exact in doubles); lo via Math.imul.
-      const a0l = c0 & 0xffff;
-      const a0h = c0 >>> 16;
-      const t0 = a0l * 0x1f53;
-      const m01 = a0h * 0x1f53;
-      const m02 = a0l * 0xd251;
-      const hi0 =
-        (a0h * 0xd251 +
-          (m01 >>> 16) +
-          (m02 >>> 16) +
-          (((t0 >>> 16) + (m01 & 0xffff) + (m02 & 0xffff)) >>> 16)) >>>
-        0;
-      const lo0 = Math.imul(M0, c0) >>> 0;
-      const a2l = c2 & 0xffff;
-      const a2h = c2 >>> 16;
-      const t2 = a2l * 0x8d57;
-      const m21 = a2h * 0x8d57;
-      const m22 = a2l * 0xcd9e;
-      const hi1 =
-        (a2h * 0xcd9e +
-          (m21 >>> 16) +
-          (m22 >>> 16) +
-          (((t2 >>> 16) + (m21 & 0xffff) + (m22 & 0xffff)) >>> 16)) >>>
-        0;
-      const lo1 = Math.imul(M1, c2) >>> 0;
-      c0 = (hi1 ^ c1 ^ k0) >>> 0;
-      c1 = lo1;
-      c2 = (hi0 ^ c3 ^ k1) >>> 0;
-      c3 = lo0;
-      k0 = (k0 + W0) >>> 0;
-      k1 = (k1 + W1) >>> 0;
+  const c1 = draw >>> 0;
+  const c2 = item >>> 0;
+  const c3 = domain >>> 0;
+  const wasm = philoxWasm();
+  const words = wasm !== null ? wasm.words : (jsWords ??= new Uint32Array(4 * BLOCKS_PER_CALL));
+  for (let b0 = 0; b0 < blocks; b0 += BLOCKS_PER_CALL) {
+    const nb = Math.min(BLOCKS_PER_CALL, blocks - b0);
+    if (wasm !== null) wasm.fill(nb, b0, c1, c2, c3, key0, key1);
+    else philoxWordsJs(words, nb, b0, c1, c2, c3, key0, key1);
+    // All complete blocks of this batch; a trailing partial block (length % 4) is handled below.
+    const full = Math.min(nb, Math.floor(length / 4) - b0);
+    let o = offset + 4 * b0;
+    for (let i = 0; i < 4 * full; i += 4) {
+      const rad0 = Math.sqrt(-2 * Math.log((words[i]! + 0.5) * INV32));
+      const th0 = TWO_PI * ((words[i + 1]! + 0.5) * INV32);
+      const rad1 = Math.sqrt(-2 * Math.log((words[i + 2]! + 0.5) * INV32));
+      const th1 = TWO_PI * ((words[i + 3]! + 0.5) * INV32);
+      out[o] = rad0 * Math.cos(th0);
+      out[o + 1] = rad0 * Math.sin(th0);
+      out[o + 2] = rad1 * Math.cos(th1);
+      out[o + 3] = rad1 * Math.sin(th1);
+      o += 4;
     }
-    const rad0 = Math.sqrt(-2 * Math.log((c0 + 0.5) * INV32));
-    const th0 = TWO_PI * ((c1 + 0.5) * INV32);
-    const rad1 = Math.sqrt(-2 * Math.log((c2 + 0.5) * INV32));
-    const th1 = TWO_PI * ((c3 + 0.5) * INV32);
-    const base = offset + 4 * b;
-    const n = Math.min(4, length - 4 * b);
-    out[base] = rad0 * Math.cos(th0);
-    if (n > 1) out[base + 1] = rad0 * Math.sin(th0);
-    if (n > 2) out[base + 2] = rad1 * Math.cos(th1);
-    if (n > 3) out[base + 3] = rad1 * Math.sin(th1);
+    if (full < nb) {
+      const i = 4 * full;
+      const n = length - 4 * (b0 + full);
+      const rad0 = Math.sqrt(-2 * Math.log((words[i]! + 0.5) * INV32));
+      const th0 = TWO_PI * ((words[i + 1]! + 0.5) * INV32);
+      const rad1 = Math.sqrt(-2 * Math.log((words[i + 2]! + 0.5) * INV32));
+      const th1 = TWO_PI * ((words[i + 3]! + 0.5) * INV32);
+      out[o] = rad0 * Math.cos(th0);
+      if (n > 1) out[o + 1] = rad0 * Math.sin(th0);
+      if (n > 2) out[o + 2] = rad1 * Math.cos(th1);
+    }
   }
 }
 

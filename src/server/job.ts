@@ -6,7 +6,7 @@
 import { Resampler } from '../audio/resample.ts';
 import { SonodiffError } from '../errors.ts';
 import type { ModelPack } from '../packs/index.ts';
-import { type PipelineEvent, representationFor } from '../pipelines/index.ts';
+import { DENOISE_RESAMPLER, type PipelineEvent, representationFor } from '../pipelines/index.ts';
 import {
   type AudioFrame,
   DEFAULT_CREDIT,
@@ -545,8 +545,8 @@ export function denoiseLatency(pack: ModelPack, rate: number): number {
   w -= w % 2;
   let latency = (w * rate) / m.sampleRate;
   if (rate !== m.sampleRate) {
-    const down = new Resampler(rate, m.sampleRate);
-    const up = new Resampler(m.sampleRate, rate);
+    const down = new Resampler(rate, m.sampleRate, DENOISE_RESAMPLER);
+    const up = new Resampler(m.sampleRate, rate, DENOISE_RESAMPLER);
     latency += down.taps / 2 + ((up.taps / 2) * rate) / m.sampleRate;
   }
   return Math.ceil(latency);

@@ -8,7 +8,47 @@ import {
   sample,
   uniformInt,
 } from '../../src/sampler/index.ts';
+import { BLOCKS_PER_CALL, philoxWasm } from '../../src/sampler/philox-wasm.ts';
 import { gaussianDenoiser } from './gaussian.ts';
+
+/** Philox4x32-10 in BigInt arithmetic: an independent reference for the Number/WebAssembly paths. */
+function philoxRef(ctr: number[], key: number[]): number[] {
+  let [c0, c1, c2, c3] = ctr.map(BigInt) as [bigint, bigint, bigint, bigint];
+  let [k0, k1] = key.map(BigInt) as [bigint, bigint];
+  const mask = 0xffffffffn;
+  for (let r = 0; r < 10; r++) {
+    const p0 = 0xd2511f53n * c0;
+    const p1 = 0xcd9e8d57n * c2;
+    [c0, c1, c2, c3] = [(p1 >> 32n) ^ c1 ^ k0, p1 & mask, (p0 >> 32n) ^ c3 ^ k1, p0 & mask];
+    k0 = (k0 + 0x9e3779b9n) & mask;
+    k1 = (k1 + 0xbb67ae85n) & mask;
+  }
+  return [c0, c1, c2, c3].map(Number);
+}
+
+/** The documented noise definition, written out directly. */
+function gaussianRef(length: number, seed: number, item: number, draw: number): Float32Array {
+  const key = [seed % 2 ** 32, Math.floor(seed / 2 ** 32)];
+  const out = new Float32Array(length);
+  const u = (r: number) => (r + 0.5) / 2 ** 32;
+  for (let b = 0; 4 * b < length; b++) {
+    const [r0, r1, r2, r3] = philoxRef([b, draw, item, 0x736f6e6f], key) as [number, number, number, number];
+    const z = [
+      Math.sqrt(-2 * Math.log(u(r0))) * Math.cos(2 * Math.PI * u(r1)),
+      Math.sqrt(-2 * Math.log(u(r0))) * Math.sin(2 * Math.PI * u(r1)),
+      Math.sqrt(-2 * Math.log(u(r2))) * Math.cos(2 * Math.PI * u(r3)),
+      Math.sqrt(-2 * Math.log(u(r2))) * Math.sin(2 * Math.PI * u(r3)),
+    ];
+    for (let k = 0; k < 4 && 4 * b + k < length; k++) out[4 * b + k] = z[k]!;
+  }
+  return out;
+}
+
+function fnv1a(a: Float32Array): string {
+  let h = 0x811c9dc5;
+  for (const w of new Uint32Array(a.buffer, a.byteOffset, a.length)) h = Math.imul(h ^ w, 0x01000193) >>> 0;
+  return h.toString(16);
+}
 
 const hex = (u: Uint32Array) => [...u].map((v) => v.toString(16).padStart(8, '0')).join(' ');
 
@@ -44,6 +84,49 @@ describe('Philox4x32-10', () => {
     expect(Math.abs(v2 - 1)).toBeLessThan(0.015);
     expect(Math.abs(v4 / (v2 * v2) - 3)).toBeLessThan(0.06);
     expect(Math.abs(tail / n - 0.05)).toBeLessThan(0.003);
+  });
+});
+
+describe('fast noise path (WebAssembly Philox) is bit-identical to the definition', () => {
+  it('the WebAssembly block generator matches the BigInt reference and philox4x32', () => {
+    const w = philoxWasm();
+    expect(w).not.toBeNull();
+    const key = [0xa4093822, 0x299f31d0];
+    w!.fill(3, 0xfffffffe, 0x85a308d3, 0x13198a2e, 0x03707344, key[0]!, key[1]!);
+    const js = new Uint32Array(4);
+    for (let b = 0; b < 3; b++) {
+      const c0 = (0xfffffffe + b) >>> 0; // the block counter wraps modulo 2^32
+      const ref = philoxRef([c0, 0x85a308d3, 0x13198a2e, 0x03707344], key);
+      expect([...w!.words.subarray(4 * b, 4 * b + 4)]).toEqual(ref);
+      philox4x32(c0, 0x85a308d3, 0x13198a2e, 0x03707344, key[0]!, key[1]!, js);
+      expect([...js]).toEqual(ref);
+    }
+  });
+
+  it('gaussianFill equals the written-out definition across batch boundaries, odd lengths and offsets', () => {
+    // 4·BLOCKS_PER_CALL + 7 values cross one internal batch boundary and end in a partial block.
+    for (const [len, off, seed, item, draw] of [
+      [4 * BLOCKS_PER_CALL + 7, 3, 2 ** 40 + 12345, 7, 11],
+      [1, 0, 0, 0, 0],
+      [6, 5, 2 ** 53 - 1, 0xffffffff, 0xffffffff],
+    ] as const) {
+      const got = new Float32Array(off + len + 2).fill(99);
+      gaussianFill(got, off, len, seed, item, draw);
+      const want = gaussianRef(len, seed, item, draw);
+      expect(Buffer.from(got.buffer, off * 4, len * 4).equals(Buffer.from(want.buffer))).toBe(true);
+      // Neighbours untouched.
+      expect([got[off - 1] ?? 99, got[off + len], got[off + len + 1]]).toEqual([99, 99, 99]);
+    }
+  });
+
+  it('output is pinned (hashes of the pure-JS implementation before the WebAssembly path)', () => {
+    const z = new Float32Array(3 + 4 * BLOCKS_PER_CALL + 7);
+    gaussianFill(z, 3, z.length - 3, 2 ** 40 + 12345, 7, 11);
+    expect(fnv1a(z)).toBe('b49cff35');
+    expect([...z.subarray(3, 5)]).toEqual([-0.5863466262817383, 0.22644443809986115]);
+    const big = new Float32Array(1 << 20);
+    gaussianFill(big, 0, big.length, 1, 0, 0);
+    expect(fnv1a(big)).toBe('82d3da31');
   });
 });
 

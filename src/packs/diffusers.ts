@@ -31,7 +31,9 @@ async function readJson(file: string, required: boolean): Promise<Json | undefin
     if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object');
     return v as Json;
   } catch (err) {
-    throw new SonodiffError('ERR_MODEL', `not valid JSON (${(err as Error).message})`, { path: file });
+    throw new SonodiffError('ERR_MODEL', `not valid JSON (${(err as Error).message.replace(/\s+/g, ' ')})`, {
+      path: file,
+    });
   }
 }
 

@@ -58,7 +58,9 @@ export async function loadPack(dir: string): Promise<ModelPack> {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new SonodiffError('ERR_MODEL', `not valid JSON (${(err as Error).message})`, { path: file });
+    throw new SonodiffError('ERR_MODEL', `not valid JSON (${(err as Error).message.replace(/\s+/g, ' ')})`, {
+      path: file,
+    });
   }
   const manifest = validateManifest(json, file);
   const modelPath = path.resolve(dir, manifest.io.model);

@@ -26,9 +26,13 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
 
+/** How long dispose() waits for model calls in flight before ending their thread anyway. */
+const TERMINATE_GRACE_MS = 30_000;
+
 class RuntimeWorker {
   private worker: Worker;
   private readonly pending = new Map<number, Pending>();
+  private readonly idleWaiters: Array<() => void> = [];
   private nextId = 1;
   /** Sessions loaded on this worker; used to spread models across workers. */
   load = 0;
@@ -46,16 +50,20 @@ class RuntimeWorker {
     const p = this.pending.get(msg.id);
     if (!p) return;
     this.pending.delete(msg.id);
-    if (this.pending.size === 0) this.worker.unref();
+    if (this.pending.size === 0) {
+      this.worker.unref();
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
     if (msg.ok) p.resolve(msg.result);
     else p.reject(new SonodiffError(msg.error.code, msg.error.message));
   }
 
+  /** The thread is gone: fail what it still owed (idempotent: the pending map is cleared). */
   private fail(message: string): void {
-    if (this.dead) return;
     this.dead = true;
     for (const p of this.pending.values()) p.reject(new SonodiffError('ERR_INTERNAL', message));
     this.pending.clear();
+    for (const w of this.idleWaiters.splice(0)) w();
   }
 
   request<T>(req: DistributiveOmit<WorkerRequest, 'id'>, transfer: ArrayBuffer[] = []): Promise<T> {
@@ -72,7 +80,19 @@ class RuntimeWorker {
 
   async terminate(): Promise<void> {
     this.dead = true;
+    // Ending the thread while onnxruntime runs on it aborts the whole process (a Napi::Error thrown
+    // from the native completion callback): let the calls in flight finish first, within reason.
+    if (this.pending.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, TERMINATE_GRACE_MS);
+        this.idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
     await this.worker.terminate();
+    this.fail('runtime was disposed');
   }
 }
 
@@ -85,6 +105,8 @@ interface CacheEntry {
   key: string;
   promise: Promise<{ worker: RuntimeWorker; info: LoadResult }>;
   refs: number;
+  /** Loads the model again on a live worker (after its worker crashed). */
+  start: () => Promise<{ worker: RuntimeWorker; info: LoadResult }>;
 }
 
 export class Runtime {
@@ -136,22 +158,29 @@ export class Runtime {
     }
     key += `|${device}|${JSON.stringify(cpu)}`;
     let entry = this.cache.get(key);
-    if (entry === undefined || (await entry.promise.then((e) => e.worker.dead).catch(() => true))) {
-      const worker = this.pickWorker();
-      worker.load++;
-      const promise = worker
-        .request<LoadResult>({ op: 'load', source: src, device, cpu, workers: this.workerCount })
-        .then((info) => ({ worker, info }))
-        .catch((err: unknown) => {
-          worker.load--;
-          this.cache.delete(key);
-          if (err instanceof SonodiffError && typeof source === 'string' && err.path === undefined) {
-            throw new SonodiffError(err.code, err.message, { path: source, cause: err });
-          }
-          throw err;
-        });
-      entry = { key, promise, refs: 0 };
+    if (entry === undefined) {
+      const start = () => {
+        const worker = this.pickWorker();
+        worker.load++;
+        return worker
+          .request<LoadResult>({ op: 'load', source: src, device, cpu, workers: this.workerCount })
+          .then((info) => ({ worker, info }))
+          .catch((err: unknown) => {
+            worker.load--;
+            if (err instanceof SonodiffError && typeof source === 'string' && err.path === undefined) {
+              throw new SonodiffError(err.code, err.message, { path: source, cause: err });
+            }
+            throw err;
+          });
+      };
+      entry = { key, promise: start(), refs: 0, start };
       this.cache.set(key, entry);
+    } else {
+      const seen = entry.promise;
+      // Same entry, so handles loaded before a crash keep their reference counts right.
+      if ((await seen.then((e) => e.worker.dead).catch(() => true)) && entry.promise === seen) {
+        entry.promise = entry.start();
+      }
     }
     entry.refs++;
     try {
@@ -159,6 +188,8 @@ export class Runtime {
       return new ModelSession(this, entry.key, worker, info);
     } catch (err) {
       entry.refs--;
+      // Nobody holds the failed model: forget it, so a later load tries afresh.
+      if (entry.refs === 0 && this.cache.get(key) === entry) this.cache.delete(key);
       throw err;
     }
   }
@@ -168,6 +199,23 @@ export class Runtime {
     return this.pickWorker().request<DeviceProbe[]>({ op: 'probe' });
   }
 
+  /**
+   * @internal The live worker and session id behind `key`, loading the model again when its worker
+   * has died (a crash fails the calls in flight; later calls run on a new worker).
+   */
+  async revive(key: string): Promise<{ worker: RuntimeWorker; info: LoadResult }> {
+    const entry = this.cache.get(key);
+    if (entry === undefined || this.disposed) {
+      throw new SonodiffError('ERR_INTERNAL', 'runtime worker is no longer running');
+    }
+    const seen = entry.promise;
+    const current = await seen.catch(() => undefined);
+    if (current !== undefined && !current.worker.dead) return current;
+    // Concurrent callers share one reload.
+    if (entry.promise === seen) entry.promise = entry.start();
+    return entry.promise;
+  }
+
   /** @internal Called by ModelSession.dispose(). */
   async releaseSession(key: string): Promise<void> {
     const entry = this.cache.get(key);
@@ -175,7 +223,9 @@ export class Runtime {
     entry.refs--;
     if (entry.refs > 0) return;
     this.cache.delete(key);
-    const { worker, info } = await entry.promise;
+    const live = await entry.promise.catch(() => undefined);
+    if (live === undefined) return;
+    const { worker, info } = live;
     worker.load--;
     if (!worker.dead) await worker.request({ op: 'release', sessionId: info.sessionId });
   }
@@ -208,8 +258,8 @@ export class ModelSession {
   readonly loadMs: number;
   private readonly runtime: Runtime;
   private readonly key: string;
-  private readonly worker: RuntimeWorker;
-  private readonly sessionId: number;
+  private worker: RuntimeWorker;
+  private sessionId: number;
   private disposed = false;
   /** Model calls made through this handle and their wall time (round trip to the worker). */
   readonly stats = { calls: 0, totalMs: 0 };
@@ -243,6 +293,11 @@ export class ModelSession {
     }
     for (const name of this.inputNames) {
       if (!(name in feeds)) throw new RangeError(`feeds is missing input "${name}"`);
+    }
+    if (this.worker.dead) {
+      const live = await this.runtime.revive(this.key);
+      this.worker = live.worker;
+      this.sessionId = live.info.sessionId;
     }
     const t0 = performance.now();
     const out = await this.worker.request<Record<string, TensorData>>(

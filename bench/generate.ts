@@ -26,6 +26,8 @@ function torchPeer(steps: number, sampler: string, guidance: number): { seconds?
         sampler,
         '--guidance',
         String(guidance),
+        '--repeats',
+        '1',
         '--threads',
         String(os.availableParallelism()),
       ],
@@ -63,7 +65,6 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
         ['euler', 10],
         ['dpmpp_2m', 10],
         ['dpmpp_2m', 25],
-        ['heun', 25],
       ];
   for (const [sampler, steps] of configs as [string, number][]) {
     const times: number[] = [];

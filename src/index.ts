@@ -3,6 +3,7 @@
  * stage barrels this file re-exports); nothing reaches into another stage's internals.
  */
 export * from './audio/index.ts';
+export * from './bridge/index.ts';
 export * from './errors.ts';
 export * from './metrics/index.ts';
 export * from './packs/index.ts';

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isSonodiffError } from '../errors.ts';
+import { registerBridge } from './commands/bridge.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerDenoise } from './commands/denoise.ts';
 import { registerDevices } from './commands/devices.ts';
@@ -39,6 +40,7 @@ export function createProgram(ctx: CliContext): Command {
   registerDevices(program, ctx);
   registerPlay(program, ctx);
   registerServe(program, ctx);
+  registerBridge(program, ctx);
   registerDemo(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput(program.configureOutput());
   return program;

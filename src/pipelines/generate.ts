@@ -178,18 +178,22 @@ export class GeneratePipeline {
     let prevFrames = W;
     let prev: Float32Array | undefined;
     let context = totalFrames > W ? Math.floor(W / 4) : 0;
+    let givenLength = 0;
+    let givenSkip = 0;
     if (options.continueFrom) {
       const given = this.atModelRate(options.continueFrom, 'continueFrom');
       prev = rep.encode(given);
       prevFrames = prev.length / rows;
       context = Math.max(1, Math.min(Math.floor(W / 4), prevFrames - 1));
+      givenLength = given.length;
+      // The first window's frame 0 sits at the given audio's frame prevFrames − context.
+      givenSkip = Math.max(0, givenLength - (prevFrames - context) * rep.hop);
     }
     const windows = options.continueFrom
       ? Math.ceil(totalFrames / (W - context))
       : totalFrames <= W
         ? 1
         : 1 + Math.ceil((totalFrames - W) / (W - context));
-    const fadeSamples = rep.samples(context + 1) > 0 ? Math.min(rep.samples(Math.max(2, context)), 4096) : 0;
     let prevAudioTail: Float32Array | undefined;
     let emitted = 0;
     const t0 = performance.now();
@@ -228,16 +232,18 @@ export class GeneratePipeline {
       let audio = options.loop
         ? decodeLoop(rep, result.x, rows, frames, seed)
         : rep.decode(result.x, frames, rep.samples(frames), seed + w);
-      // A window with context starts with the frames it shares with what came before.
-      const skip = inpaint ? rep.samples(context) : 0;
+      // Consecutive windows overlap by `context` frames = rep.samples(context) samples of audio:
+      // the previous window's withheld tail and this window's head cover the same time and are
+      // crossfaded. Continuing given audio, the head that overlaps it is dropped instead.
+      const overlap = context > 0 ? rep.samples(context) : 0;
       const isLast = w === windows - 1;
       const remaining = totalSamples - emitted;
-      let body = audio.subarray(skip);
-      if (prevAudioTail && fadeSamples > 0) body = crossfadeInto(prevAudioTail, body);
-      const keepTail = !isLast && fadeSamples > 0 ? fadeSamples : 0;
+      let body: Float32Array = audio;
+      if (w === 0 && givenLength > 0) body = audio.subarray(Math.min(audio.length, givenSkip));
+      else if (prevAudioTail) body = crossfadeInto(prevAudioTail, audio);
+      const keepTail = !isLast && overlap > 0 ? Math.min(overlap, body.length) : 0;
       let out = body.subarray(0, Math.max(0, Math.min(remaining, body.length - keepTail)));
-      if (isLast) out = body.subarray(0, Math.min(remaining, body.length));
-      prevAudioTail = keepTail > 0 ? body.slice(out.length, out.length + keepTail) : undefined;
+      prevAudioTail = keepTail > 0 ? body.slice(body.length - keepTail) : undefined;
       if (isLast && out.length < remaining) {
         const padded = new Float32Array(remaining);
         padded.set(out);

@@ -137,6 +137,15 @@ describe('GeneratePipeline', () => {
     );
     expect(a.audio[0]!.length).toBe(16000);
     expect(a.chunks.length).toBeGreaterThan(1);
+    // Every window contributes audio: no stretch of digital silence anywhere (windows must tile the clip).
+    const x = a.audio[0]!;
+    let run = 0;
+    let longest = 0;
+    for (const v of x) {
+      run = v === 0 ? run + 1 : 0;
+      longest = Math.max(longest, run);
+    }
+    expect(longest).toBeLessThan(64);
     expect(a.chunks.at(-1)!.last).toBe(true);
     const windows = events.filter((e) => e.type === 'window');
     expect(windows.length).toBe(a.chunks.length);

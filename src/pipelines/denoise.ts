@@ -45,8 +45,8 @@ export class DenoisePipeline {
     this.denoiser = createModelDenoiser(session, pack.manifest);
     this.rep = representationFor(pack.manifest);
     const w = this.rep.samples(pack.manifest.io.windowLength);
-    // The windower needs an even window for its half hop.
-    this.windowSamples = w - (w % 2);
+    // A multiple of 8 so the taper (an eighth of the window) is whole.
+    this.windowSamples = w - (w % 8);
   }
 
   static async load(
@@ -104,12 +104,20 @@ export class DenoisePipeline {
     const signal = options.signal;
     const rate = m.sampleRate;
     const W = this.windowSamples;
-    const hop = W / 2;
+    // Windows overlap by an eighth, crossfaded with raised-cosine tapers (a Tukey synthesis window
+    // whose shifted copies sum to one): each sample is denoised 8/7 times, not twice as with Hann.
+    const taper = W / 8;
+    const hop = W - taper;
     const channels = Array.from({ length: channelCount }, () => ({
       down: sampleRate === rate ? undefined : new Resampler(sampleRate, rate, DENOISE_RESAMPLER),
       up: sampleRate === rate ? undefined : new Resampler(rate, sampleRate, DENOISE_RESAMPLER),
       // The model sees unwindowed audio; Hann synthesis × rect analysis sums to a constant at hop W/2.
-      ola: new OverlapAddWindower({ windowLength: W, hop, analysisWindow: 'rect', synthesisWindow: 'hann' }),
+      ola: new OverlapAddWindower({
+        windowLength: W,
+        hop,
+        analysisWindow: 'rect',
+        synthesisWindow: tukey(W, taper),
+      }),
       dry: [] as Float32Array[],
       dryOffset: 0,
       pending: [] as Float32Array[],
@@ -224,6 +232,17 @@ export class DenoisePipeline {
   async dispose(): Promise<void> {
     await this.session.dispose();
   }
+}
+
+/** Flat top with half-cosine ramps of `taper` samples; shifted by length − taper, copies sum to 1. */
+function tukey(length: number, taper: number): Float32Array {
+  const w = new Float32Array(length).fill(1);
+  for (let i = 0; i < taper; i++) {
+    const r = 0.5 - 0.5 * Math.cos((Math.PI * (i + 0.5)) / taper);
+    w[i] = r;
+    w[length - 1 - i] = r;
+  }
+  return w;
 }
 
 /** Removes and returns the first n samples of a list of arrays. */

@@ -540,9 +540,9 @@ function concat(a: Float32Array, b: Float32Array): Float32Array {
  */
 export function denoiseLatency(pack: ModelPack, rate: number): number {
   const m = pack.manifest;
-  // The same window DenoisePipeline uses (even, for its half hop).
+  // The same window DenoisePipeline uses (a multiple of 8, for its eighth-window taper).
   let w = representationFor(m).samples(m.io.windowLength);
-  w -= w % 2;
+  w -= w % 8;
   let latency = (w * rate) / m.sampleRate;
   if (rate !== m.sampleRate) {
     const down = new Resampler(rate, m.sampleRate, DENOISE_RESAMPLER);

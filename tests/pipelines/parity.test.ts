@@ -62,6 +62,7 @@ describe.skipIf(cases.length === 0)('TypeScript pipeline vs PyTorch reference sa
       for (let i = 0; i < c.output.length; i++)
         maxDiff = Math.max(maxDiff, Math.abs(result.x[i]! - c.output[i]!));
       expect(result.x.length).toBe(c.output.length);
+      console.log(`${file}: max |TS − PyTorch| = ${maxDiff.toExponential(2)}`);
       expect(maxDiff).toBeLessThan(1e-3);
       await session.dispose();
     });

@@ -1,0 +1,1 @@
+"""Class-conditional mel-spectrogram diffusion of the spoken digits zero..nine (FSDD)."""

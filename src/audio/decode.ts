@@ -40,6 +40,12 @@ export interface DecodeResult {
   warnings: string[];
 }
 
+/**
+ * One decoding context per rate, reused: node-web-audio-api never frees a context's native memory
+ * (~96 KB each, measured), so a context per call grew a long-running process without bound.
+ */
+const decodeContexts = new Map<number, OfflineAudioContext>();
+
 /** Rate used when a format's header cannot be read for its own rate. */
 export const FALLBACK_DECODE_RATE = 48_000;
 
@@ -309,7 +315,10 @@ export async function decodeCompressed(bytes: Uint8Array, opts: DecodeOptions = 
 
   let ctx: OfflineAudioContext;
   try {
-    ctx = new (await webAudio()).OfflineAudioContext({ numberOfChannels: 1, length: 1, sampleRate: rate });
+    ctx =
+      decodeContexts.get(rate) ??
+      new (await webAudio()).OfflineAudioContext({ numberOfChannels: 1, length: 1, sampleRate: rate });
+    decodeContexts.set(rate, ctx);
   } catch (err) {
     throw new SonodiffError(
       'ERR_UNSUPPORTED_AUDIO',

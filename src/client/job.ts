@@ -46,6 +46,8 @@ export interface AudioEvent {
   last: boolean;
   /** Received again after a reconnect (the first copy was lost). */
   replay: boolean;
+  /** Denoise jobs: the server's input credit limit when this frame arrived (how much input it had taken). */
+  inputCreditAtReceipt: number;
 }
 
 export type JobEvent =
@@ -254,6 +256,7 @@ export class ClientJob implements AsyncIterable<JobEvent> {
       channels: frame.channels,
       last: frame.last,
       replay: frame.replay,
+      inputCreditAtReceipt: this.inputLimit,
     });
     this.scheduleAck(frame.last);
   }

@@ -28,6 +28,20 @@ export interface DenoiseOptions extends RunOptions {
  */
 export const DENOISE_RESAMPLER: ResampleOptions = { quality: 'medium' };
 
+/** Samples (at the model rate) of one denoise window: the model's window, a multiple of 8. */
+export function denoiseWindowSamples(manifest: ModelPack['manifest']): number {
+  const w = representationFor(manifest).samples(manifest.io.windowLength);
+  return w - (w % 8);
+}
+
+/**
+ * Model-rate samples between a sample entering denoiseStream and its output being final: windows
+ * overlap by half, so the overlap-add windower lags by half a window.
+ */
+export function denoiseLatencySamples(manifest: ModelPack['manifest']): number {
+  return denoiseWindowSamples(manifest) / 2;
+}
+
 /** Input for streaming denoise: planar chunks at one sample rate. */
 export type ChunkSource = AsyncIterable<Float32Array[]> | Iterable<Float32Array[]>;
 
@@ -44,9 +58,7 @@ export class DenoisePipeline {
     this.session = session;
     this.denoiser = createModelDenoiser(session, pack.manifest);
     this.rep = representationFor(pack.manifest);
-    const w = this.rep.samples(pack.manifest.io.windowLength);
-    // A multiple of 8 so the taper (an eighth of the window) is whole.
-    this.windowSamples = w - (w % 8);
+    this.windowSamples = denoiseWindowSamples(pack.manifest);
   }
 
   static async load(
@@ -70,7 +82,7 @@ export class DenoisePipeline {
 
   /** Model-rate latency of the stream in input samples. */
   latencySeconds(): number {
-    return this.windowSamples / 2 / this.pack.manifest.sampleRate;
+    return denoiseLatencySamples(this.pack.manifest) / this.pack.manifest.sampleRate;
   }
 
   /** Denoises a whole buffer; yields chunks as they become final. */

@@ -1,4 +1,11 @@
-export { type ChunkSource, DENOISE_RESAMPLER, type DenoiseOptions, DenoisePipeline } from './denoise.ts';
+export {
+  type ChunkSource,
+  DENOISE_RESAMPLER,
+  type DenoiseOptions,
+  DenoisePipeline,
+  denoiseLatencySamples,
+  denoiseWindowSamples,
+} from './denoise.ts';
 export { type GenerateOptions, GeneratePipeline } from './generate.ts';
 export { type Condition, createModelDenoiser } from './model-denoiser.ts';
 export { planSampling, type SamplingPlan } from './plan.ts';

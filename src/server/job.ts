@@ -6,7 +6,12 @@
 import { Resampler } from '../audio/resample.ts';
 import { SonodiffError } from '../errors.ts';
 import type { ModelPack } from '../packs/index.ts';
-import { DENOISE_RESAMPLER, type PipelineEvent, representationFor } from '../pipelines/index.ts';
+import {
+  DENOISE_RESAMPLER,
+  denoiseLatencySamples,
+  type PipelineEvent,
+  representationFor,
+} from '../pipelines/index.ts';
 import {
   type AudioFrame,
   DEFAULT_CREDIT,
@@ -540,10 +545,8 @@ function concat(a: Float32Array, b: Float32Array): Float32Array {
  */
 export function denoiseLatency(pack: ModelPack, rate: number): number {
   const m = pack.manifest;
-  // The same window DenoisePipeline uses (a multiple of 8, for its eighth-window taper).
-  let w = representationFor(m).samples(m.io.windowLength);
-  w -= w % 8;
-  let latency = (w * rate) / m.sampleRate;
+  // The pipeline's own figure (half a window of overlap-add), converted to the stream's rate.
+  let latency = (denoiseLatencySamples(m) * rate) / m.sampleRate;
   if (rate !== m.sampleRate) {
     const down = new Resampler(rate, m.sampleRate, DENOISE_RESAMPLER);
     const up = new Resampler(m.sampleRate, rate, DENOISE_RESAMPLER);

@@ -8,13 +8,13 @@
 import { type ResampleOptions, Resampler } from '../audio/resample.ts';
 import type { PcmAudio } from '../audio/types.ts';
 import { OverlapAddWindower } from '../audio/windower.ts';
-import { SonodiffError } from '../errors.ts';
 import type { ModelPack } from '../packs/index.ts';
 import type { ModelSession, Runtime, SessionOptions } from '../runtime/index.ts';
-import { type Denoiser, sample } from '../sampler/index.ts';
-import { type Condition, createModelDenoiser } from './model-denoiser.ts';
+import { sample } from '../sampler/index.ts';
+import type { Condition } from './model-denoiser.ts';
+import { ModelPipeline, openPipeline } from './model-pipeline.ts';
 import { planSampling } from './plan.ts';
-import { type ModelRepresentation, representationFor } from './representation.ts';
+import { representationFor } from './representation.ts';
 import type { AudioChunk, RunOptions } from './types.ts';
 
 export interface DenoiseOptions extends RunOptions {
@@ -45,39 +45,17 @@ export function denoiseLatencySamples(manifest: ModelPack['manifest']): number {
 /** Input for streaming denoise: planar chunks at one sample rate. */
 export type ChunkSource = AsyncIterable<Float32Array[]> | Iterable<Float32Array[]>;
 
-export class DenoisePipeline {
-  readonly pack: ModelPack;
-  private readonly session: ModelSession;
-  private readonly denoiser: Denoiser<Condition>;
-  private readonly rep: ModelRepresentation;
+export class DenoisePipeline extends ModelPipeline {
   /** Window length in samples at the model rate. */
   readonly windowSamples: number;
 
   private constructor(pack: ModelPack, session: ModelSession) {
-    this.pack = pack;
-    this.session = session;
-    this.denoiser = createModelDenoiser(session, pack.manifest);
-    this.rep = representationFor(pack.manifest);
+    super(pack, session);
     this.windowSamples = denoiseWindowSamples(pack.manifest);
   }
 
-  static async load(
-    pack: ModelPack,
-    runtime: Runtime,
-    options: SessionOptions = {},
-  ): Promise<DenoisePipeline> {
-    if (pack.manifest.task !== 'denoise') {
-      throw new SonodiffError(
-        'ERR_MODEL',
-        `model ${pack.manifest.id} is a ${pack.manifest.task} model, not denoise`,
-      );
-    }
-    const session = await runtime.load(pack.modelPath, options);
-    return new DenoisePipeline(pack, session);
-  }
-
-  get device(): string {
-    return this.session.device;
+  static load(pack: ModelPack, runtime: Runtime, options: SessionOptions = {}): Promise<DenoisePipeline> {
+    return openPipeline(pack, runtime, options, 'denoise', (p, s) => new DenoisePipeline(p, s));
   }
 
   /** Model-rate latency of the stream in input samples. */
@@ -236,15 +214,6 @@ export class DenoisePipeline {
     });
     const x = cropFrames(result.x, rep.channels * rep.rows, padded, frames);
     return rep.decode(x, frames, frame.length);
-  }
-
-  /** Model calls so far and their total wall time, for benchmarks (sampler share = rest of the time). */
-  modelStats(): { calls: number; totalMs: number } {
-    return { ...this.session.stats };
-  }
-
-  async dispose(): Promise<void> {
-    await this.session.dispose();
   }
 }
 

@@ -5,13 +5,13 @@
  * decoded circularly so the end joins the start.
  */
 import type { PcmAudio } from '../audio/types.ts';
-import { SonodiffError } from '../errors.ts';
 import type { ModelPack } from '../packs/index.ts';
 import type { ModelSession, Runtime, SessionOptions } from '../runtime/index.ts';
-import { continuation, type Denoiser, type GuidanceOptions, sample, timeMask } from '../sampler/index.ts';
-import { type Condition, createModelDenoiser } from './model-denoiser.ts';
+import { continuation, type GuidanceOptions, sample, timeMask } from '../sampler/index.ts';
+import type { Condition } from './model-denoiser.ts';
+import { ModelPipeline, openPipeline } from './model-pipeline.ts';
 import { planSampling } from './plan.ts';
-import { type ModelRepresentation, representationFor } from './representation.ts';
+import type { ModelRepresentation } from './representation.ts';
 import type { AudioChunk, RunOptions } from './types.ts';
 
 export interface GenerateOptions extends RunOptions {
@@ -40,36 +40,13 @@ export interface GenerateOptions extends RunOptions {
   strength?: number;
 }
 
-export class GeneratePipeline {
-  readonly pack: ModelPack;
-  private readonly session: ModelSession;
-  private readonly denoiser: Denoiser<Condition>;
-  private readonly rep: ModelRepresentation;
-
+export class GeneratePipeline extends ModelPipeline {
   private constructor(pack: ModelPack, session: ModelSession) {
-    this.pack = pack;
-    this.session = session;
-    this.denoiser = createModelDenoiser(session, pack.manifest);
-    this.rep = representationFor(pack.manifest);
+    super(pack, session);
   }
 
-  static async load(
-    pack: ModelPack,
-    runtime: Runtime,
-    options: SessionOptions = {},
-  ): Promise<GeneratePipeline> {
-    if (pack.manifest.task !== 'generate') {
-      throw new SonodiffError(
-        'ERR_MODEL',
-        `model ${pack.manifest.id} is a ${pack.manifest.task} model, not generate`,
-      );
-    }
-    const session = await runtime.load(pack.modelPath, options);
-    return new GeneratePipeline(pack, session);
-  }
-
-  get device(): string {
-    return this.session.device;
+  static load(pack: ModelPack, runtime: Runtime, options: SessionOptions = {}): Promise<GeneratePipeline> {
+    return openPipeline(pack, runtime, options, 'generate', (p, s) => new GeneratePipeline(p, s));
   }
 
   /** Builds the per-item condition from user-facing names; errors name the bad value. */
@@ -263,11 +240,6 @@ export class GeneratePipeline {
     }
   }
 
-  /** Model calls so far and their total wall time, for benchmarks (sampler share = rest of the time). */
-  modelStats(): { calls: number; totalMs: number } {
-    return { ...this.session.stats };
-  }
-
   private atModelRate(audio: PcmAudio, name: string): Float32Array {
     const rate = this.pack.manifest.sampleRate;
     if (audio.sampleRate !== rate) {
@@ -340,10 +312,6 @@ export class GeneratePipeline {
     }
     options.onEvent?.({ type: 'chunk', index: 0, frames: out.length, elapsedMs: performance.now() - t0 });
     yield { sampleRate: rate, channels: [out], startFrame: 0, index: 0, last: true };
-  }
-
-  async dispose(): Promise<void> {
-    await this.session.dispose();
   }
 }
 

@@ -6,12 +6,7 @@
 import { Resampler } from '../audio/resample.ts';
 import { SonodiffError } from '../errors.ts';
 import type { ModelPack } from '../packs/index.ts';
-import {
-  DENOISE_RESAMPLER,
-  denoiseLatencySamples,
-  type PipelineEvent,
-  representationFor,
-} from '../pipelines/index.ts';
+import { DENOISE_RESAMPLER, denoiseLatencySamples, type PipelineEvent } from '../pipelines/index.ts';
 import {
   type AudioFrame,
   DEFAULT_CREDIT,

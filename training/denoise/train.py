@@ -16,6 +16,7 @@ Loss: EDM weighting lambda(sigma) = (sigma^2 + sd^2) / (sigma sd)^2 on the MSE o
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import math
 import time
@@ -109,7 +110,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lr", type=float, default=1e-3)
     a = ap.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(int(os.environ.get("TRAIN_THREADS", "1")))
     RUN.mkdir(parents=True, exist_ok=True)
     precond = build_precond()
     ema = build_precond()

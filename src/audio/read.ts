@@ -5,6 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import { SonodiffError } from '../errors.ts';
 import { type CompressedContainer, decodeCompressed } from './decode.ts';
+import { fileError } from './file-errors.ts';
 import type { PcmAudio } from './types.ts';
 import { readWav, type WavFormat, type WavMetadata } from './wav-read.ts';
 import type { WavEncoding } from './wav-write.ts';
@@ -34,22 +35,6 @@ export interface ReadAudioResult {
   wav: { format: WavFormat; metadata: WavMetadata } | undefined;
   /** Recoverable problems met while reading. */
   warnings: string[];
-}
-
-function fileError(path: string, err: unknown): SonodiffError {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOENT' || code === 'ENOTDIR') {
-    return new SonodiffError('ERR_INPUT_MISSING', 'no such file', { path, cause: err });
-  }
-  if (code === 'EISDIR')
-    return new SonodiffError('ERR_INPUT_UNREADABLE', 'is a directory, not a file', { path, cause: err });
-  if (code === 'EACCES' || code === 'EPERM') {
-    return new SonodiffError('ERR_INPUT_UNREADABLE', 'permission denied', { path, cause: err });
-  }
-  return new SonodiffError('ERR_INPUT_UNREADABLE', `cannot read: ${(err as Error)?.message ?? String(err)}`, {
-    path,
-    cause: err,
-  });
 }
 
 function tooLarge(path: string, size: number, max: number): SonodiffError {

@@ -14,6 +14,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { SonodiffError } from '../errors.ts';
+import { fileError } from './file-errors.ts';
 import { DEFAULT_MAX_INPUT_BYTES, decodeAudioBytes, type ReadAudioResult, readAudio } from './read.ts';
 import {
   decodeWavSamples,
@@ -49,24 +50,6 @@ const MAX_TAIL = 64 * 1024 ** 2;
 const MAX_STREAM_PREFIX = 16 * 1024 ** 2;
 /** Sizes from writers that did not know the length (sox writes ~2 GiB, ffmpeg 0xFFFFFFFF). */
 const PLACEHOLDER_SIZE = 0x7f000000;
-
-/** Same mapping as the whole-file reader, so both say the same thing about the same file. */
-function fileError(path: string, err: unknown): SonodiffError {
-  if (err instanceof SonodiffError) return err;
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOENT' || code === 'ENOTDIR') {
-    return new SonodiffError('ERR_INPUT_MISSING', 'no such file', { path, cause: err });
-  }
-  if (code === 'EISDIR')
-    return new SonodiffError('ERR_INPUT_UNREADABLE', 'is a directory, not a file', { path, cause: err });
-  if (code === 'EACCES' || code === 'EPERM') {
-    return new SonodiffError('ERR_INPUT_UNREADABLE', 'permission denied', { path, cause: err });
-  }
-  return new SonodiffError('ERR_INPUT_UNREADABLE', `cannot read: ${(err as Error)?.message ?? String(err)}`, {
-    path,
-    cause: err,
-  });
-}
 
 function isRiff(b: Uint8Array): boolean {
   const m = String.fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!);

@@ -14,13 +14,15 @@ first 40 ms of the response: the late tail counts as interference). SNR uniform 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import scipy.signal
 
 SR = 16000
-CACHE = Path(__file__).resolve().parents[2] / "training" / "runs" / "denoise" / "cache"
+# DENOISE_CACHE points elsewhere (the GPU run unpacks its travelling subset there).
+CACHE = Path(os.environ.get("DENOISE_CACHE") or Path(__file__).resolve().parents[2] / "training" / "runs" / "denoise" / "cache")
 
 
 class Pool:

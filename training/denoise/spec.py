@@ -12,12 +12,16 @@ BETA = 0.15
 _WINDOW = torch.hann_window(WIN, periodic=True)
 
 
+def _window(t: torch.Tensor) -> torch.Tensor:
+    return _WINDOW if t.device.type == "cpu" else _WINDOW.to(t.device)
+
+
 def stft(wav: torch.Tensor) -> torch.Tensor:
-    return torch.stft(wav, N_FFT, HOP, WIN, _WINDOW, center=True, pad_mode="reflect", normalized=False, onesided=True, return_complex=True)
+    return torch.stft(wav, N_FFT, HOP, WIN, _window(wav), center=True, pad_mode="reflect", normalized=False, onesided=True, return_complex=True)
 
 
 def istft(spec: torch.Tensor, length: int) -> torch.Tensor:
-    return torch.istft(spec, N_FFT, HOP, WIN, _WINDOW, center=True, normalized=False, onesided=True, length=length)
+    return torch.istft(spec, N_FFT, HOP, WIN, _window(spec), center=True, normalized=False, onesided=True, length=length)
 
 
 def compress(spec: torch.Tensor) -> torch.Tensor:

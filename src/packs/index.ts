@@ -9,6 +9,7 @@ export type {
   PredictionType,
   Representation,
   SpectrogramParams,
+  VocoderIo,
 } from './manifest.ts';
 export { manifestSchema } from './manifest.ts';
 export {

@@ -31,9 +31,19 @@ export interface SpectrogramParams {
   beta?: number;
 }
 
+interface ControlCommon {
+  description?: string;
+  /**
+   * Whether classifier-free guidance drops this control in its unconditional pass (default true).
+   * Structural controls (tempo, length) set `false`: both passes then keep the requested value, so
+   * guidance pushes towards the other conditions without fighting the beat grid.
+   */
+  guided?: boolean;
+}
+
 export type ControlSpec =
-  | { type: 'number' | 'integer'; min: number; max: number; default?: number; description?: string }
-  | { type: 'enum'; values: string[]; default?: string; description?: string };
+  | ({ type: 'number' | 'integer'; min: number; max: number; default?: number } & ControlCommon)
+  | ({ type: 'enum'; values: string[]; default?: string } & ControlCommon);
 
 export interface Conditioning {
   /** One class per clip (e.g. spoken digits); index = position in the list. */
@@ -44,6 +54,16 @@ export interface Conditioning {
   controls?: Record<string, ControlSpec>;
   /** Index used as "no condition" for classifier-free guidance. */
   nullClass?: number;
+}
+
+/** A neural vocoder shipped in a mel pack: model-domain mel in, complex STFT out. */
+export interface VocoderIo {
+  /** ONNX file, relative to the pack folder. */
+  model: string;
+  /** Input name: float32 [B, nMels, T], the generator's normalised value domain ((log mel − shift)·scale). */
+  input: string;
+  /** Output name: float32 [B, 2, nFft/2+1, T], real and imaginary STFT with the pack's spectrogram settings. */
+  output: string;
 }
 
 export interface ModelIo {
@@ -64,6 +84,8 @@ export interface ModelIo {
   windowLength: number;
   /** Window length must be a multiple of this (down-sampling factor of the network). */
   lengthMultiple?: number;
+  /** Neural vocoder for mel packs; mel is decoded with Griffin-Lim when absent. */
+  vocoder?: VocoderIo;
 }
 
 export interface ModelCard {
@@ -90,9 +112,17 @@ export interface ModelManifest {
   prediction: PredictionType;
   /** diffusers scheduler_config keys (beta_schedule, num_train_timesteps, ...). */
   scheduler: Record<string, unknown>;
-  defaults: { sampler: string; steps: number; guidance?: number; seconds?: number; strength?: number };
+  defaults: {
+    sampler: string;
+    steps: number;
+    guidance?: number;
+    seconds?: number;
+    strength?: number;
+    /** A loop model: fresh generations are seamless loops unless the caller says otherwise. */
+    loop?: boolean;
+  };
   io: ModelIo;
-  /** Pack id of the vocoder that turns this model's mel output into audio; Griffin-Lim when absent. */
+  /** Reserved: pack id of a separate `vocode` pack (not used by the pipelines yet; see io.vocoder). */
   vocoder?: string;
   card: ModelCard;
 }
@@ -131,6 +161,7 @@ const controlSchema = {
     default: { type: ['number', 'string'] },
     values: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, uniqueItems: true },
     description: { type: 'string' },
+    guided: { type: 'boolean' },
   },
   additionalProperties: false,
 } as const;
@@ -185,6 +216,7 @@ export const manifestSchema = {
         guidance: { type: 'number', minimum: 0, maximum: 50 },
         seconds: { type: 'number', exclusiveMinimum: 0, maximum: 3600 },
         strength: { type: 'number', minimum: 0, maximum: 1 },
+        loop: { type: 'boolean' },
       },
     },
     io: {
@@ -210,6 +242,16 @@ export const manifestSchema = {
         timestepKind: { enum: ['discrete', 'sigma', 'flow-time'] },
         windowLength: { type: 'integer', minimum: 1, maximum: 10_000_000 },
         lengthMultiple: { type: 'integer', minimum: 1, maximum: 4096 },
+        vocoder: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['model', 'input', 'output'],
+          properties: {
+            model: { type: 'string', pattern: '^[^/\\\\][^\\\\]*\\.onnx$' },
+            input: { type: 'string', minLength: 1 },
+            output: { type: 'string', minLength: 1 },
+          },
+        },
       },
     },
     vocoder: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' },

@@ -21,6 +21,8 @@ export interface ModelPack {
   dir: string;
   /** Absolute path of the ONNX model. */
   modelPath: string;
+  /** Absolute path of the vocoder ONNX (io.vocoder), when the pack has one. */
+  vocoderPath?: string;
 }
 
 export interface PackProblem {
@@ -63,14 +65,28 @@ export async function loadPack(dir: string): Promise<ModelPack> {
     });
   }
   const manifest = validateManifest(json, file);
-  const modelPath = path.resolve(dir, manifest.io.model);
-  if (!modelPath.startsWith(path.resolve(dir) + path.sep)) {
-    throw new SonodiffError('ERR_MODEL', 'io.model must stay inside the pack folder', { path: file });
+  const modelPath = await packFile(dir, manifest.io.model, 'io.model', 'model', file);
+  const vocoder = manifest.io.vocoder;
+  if (vocoder === undefined) return { manifest, dir: path.resolve(dir), modelPath };
+  const vocoderPath = await packFile(dir, vocoder.model, 'io.vocoder.model', 'vocoder', file);
+  return { manifest, dir: path.resolve(dir), modelPath, vocoderPath };
+}
+
+/** Resolves a file the manifest names; it must exist and stay inside the pack folder. */
+async function packFile(
+  dir: string,
+  rel: string,
+  field: string,
+  what: string,
+  file: string,
+): Promise<string> {
+  const abs = path.resolve(dir, rel);
+  if (!abs.startsWith(path.resolve(dir) + path.sep)) {
+    throw new SonodiffError('ERR_MODEL', `${field} must stay inside the pack folder`, { path: file });
   }
-  const st = await stat(modelPath).catch(() => undefined);
-  if (!st?.isFile())
-    throw new SonodiffError('ERR_MODEL', `model file ${manifest.io.model} is missing`, { path: file });
-  return { manifest, dir: path.resolve(dir), modelPath };
+  const st = await stat(abs).catch(() => undefined);
+  if (!st?.isFile()) throw new SonodiffError('ERR_MODEL', `${what} file ${rel} is missing`, { path: file });
+  return abs;
 }
 
 async function isPackDir(dir: string): Promise<boolean> {

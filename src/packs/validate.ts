@@ -80,6 +80,9 @@ function crossFieldIssues(m: ModelManifest): string[] {
   ) {
     issues.push('defaults.guidance needs conditioning to guide on');
   }
+  if (m.io.vocoder !== undefined && m.representation !== 'mel') {
+    issues.push(`io.vocoder needs representation mel, not ${m.representation}`);
+  }
   if ((m.prediction === 'flow') !== (m.io.timestepKind === 'flow-time')) {
     issues.push('io.timestepKind must be "flow-time" exactly when prediction is "flow"');
   }

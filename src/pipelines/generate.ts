@@ -1,18 +1,21 @@
 /**
  * Generation from a pack: class/tag/control-conditioned sampling with classifier-free guidance,
  * window after window (each continuing from the previous window's tail, crossfaded), decoded to
- * audio and yielded chunk by chunk. Seamless loops are sampled with the sampler's loop mode and
- * decoded circularly so the end joins the start.
+ * audio (Griffin-Lim or the pack's neural vocoder) and yielded chunk by chunk. Seamless loops are
+ * sampled with the sampler's loop mode and decoded circularly to an exact length (loop-plan.ts).
  */
 import type { PcmAudio } from '../audio/types.ts';
 import type { ModelPack } from '../packs/index.ts';
 import type { ModelSession, Runtime, SessionOptions } from '../runtime/index.ts';
 import { continuation, type GuidanceOptions, sample, timeMask } from '../sampler/index.ts';
+import { conditionFor, setControl, unconditionalFor } from './condition.ts';
+import { type DecoderName, decodeLoop, decodeWindow, resolveDecoder } from './decoder.ts';
+import { planLoop } from './loop-plan.ts';
 import type { Condition } from './model-denoiser.ts';
 import { ModelPipeline, openPipeline } from './model-pipeline.ts';
 import { planSampling } from './plan.ts';
-import type { ModelRepresentation } from './representation.ts';
 import type { AudioChunk, RunOptions } from './types.ts';
+import { NeuralVocoder } from './vocoder.ts';
 
 export interface GenerateOptions extends RunOptions {
   /** Class name from the manifest's vocabulary (e.g. "seven"). */
@@ -21,12 +24,20 @@ export interface GenerateOptions extends RunOptions {
   tags?: readonly string[];
   /** Values for the manifest's controls (bpm, key, bars, …). */
   controls?: Readonly<Record<string, number | string>>;
-  /** Output length; default the manifest's default or one window. */
+  /**
+   * Output length; default the manifest's default or one window. A loop of a pack with `bpm` and
+   * `bars` controls defaults to that many bars at that tempo.
+   */
   seconds?: number;
   /** Classifier-free guidance scale; 1 disables guidance. */
   guidance?: number;
-  /** Make a seamless loop (one window long at most). */
+  /**
+   * Make a seamless loop of exactly round(seconds·rate) samples (one window long at most).
+   * Default: the manifest's `defaults.loop` for fresh generations, else false.
+   */
   loop?: boolean;
+  /** Mel decoding: the pack's neural vocoder (default when it has one) or Griffin-Lim. */
+  decoder?: DecoderName;
   /** Variation: start from this audio (mono-mixed, resampled by the caller to the model rate). */
   init?: PcmAudio;
   /** Continue this audio (model rate, mono): its end is the known context of the first window. */
@@ -41,74 +52,61 @@ export interface GenerateOptions extends RunOptions {
 }
 
 export class GeneratePipeline extends ModelPipeline {
+  /** The pack's neural vocoder (io.vocoder), a second session on the same runtime. */
+  private vocoder: NeuralVocoder | undefined;
+
   private constructor(pack: ModelPack, session: ModelSession) {
     super(pack, session);
   }
 
-  static load(pack: ModelPack, runtime: Runtime, options: SessionOptions = {}): Promise<GeneratePipeline> {
-    return openPipeline(pack, runtime, options, 'generate', (p, s) => new GeneratePipeline(p, s));
+  static async load(
+    pack: ModelPack,
+    runtime: Runtime,
+    options: SessionOptions = {},
+  ): Promise<GeneratePipeline> {
+    const pipeline = await openPipeline(
+      pack,
+      runtime,
+      options,
+      'generate',
+      (p, s) => new GeneratePipeline(p, s),
+    );
+    try {
+      pipeline.vocoder = await NeuralVocoder.load(pack, runtime, options);
+    } catch (err) {
+      await pipeline.dispose();
+      throw err;
+    }
+    return pipeline;
+  }
+
+  /** The decoder a run with `requested` uses (validated); undefined when the model is not mel. */
+  decoderFor(requested?: string): DecoderName | undefined {
+    return resolveDecoder(this.pack.manifest, this.vocoder !== undefined, requested);
   }
 
   /** Builds the per-item condition from user-facing names; errors name the bad value. */
   condition(options: GenerateOptions): Condition {
-    const c = this.pack.manifest.conditioning ?? {};
-    const cond: Condition = {};
-    if (options.className !== undefined) {
-      const i = c.classes?.indexOf(options.className) ?? -1;
-      if (i < 0) {
-        throw new RangeError(
-          c.classes
-            ? `class must be one of ${c.classes.join(', ')}, got "${options.className}"`
-            : `model ${this.pack.manifest.id} takes no class`,
-        );
-      }
-      cond.classIndex = i;
-    } else if (c.classes) {
-      throw new RangeError(`class is required: one of ${c.classes.join(', ')}`);
-    }
-    if (options.tags && options.tags.length > 0) {
-      const vocab = c.tags ?? [];
-      const v = new Float32Array(vocab.length);
-      for (const t of options.tags) {
-        const i = vocab.indexOf(t);
-        if (i < 0) throw new RangeError(`tag must be one of ${vocab.join(', ') || '(none)'}, got "${t}"`);
-        v[i] = 1;
-      }
-      cond.tags = v;
-    }
-    const specs = Object.entries(c.controls ?? {});
-    if (specs.length > 0) {
-      const v = new Float32Array(specs.length);
-      specs.forEach(([name, spec], i) => {
-        const raw = options.controls?.[name] ?? spec.default;
-        if (raw === undefined) throw new RangeError(`${name} is required`);
-        if (spec.type === 'enum') {
-          const k = spec.values.indexOf(String(raw));
-          if (k < 0) throw new RangeError(`${name} must be one of ${spec.values.join(', ')}, got "${raw}"`);
-          v[i] = spec.values.length > 1 ? k / (spec.values.length - 1) : 0;
-        } else {
-          const x = Number(raw);
-          if (!(x >= spec.min && x <= spec.max) || (spec.type === 'integer' && !Number.isInteger(x))) {
-            throw new RangeError(
-              `${name} must be ${spec.type === 'integer' ? 'an integer' : 'a number'} from ${spec.min} to ${spec.max}, got ${raw}`,
-            );
-          }
-          // Controls enter the network normalised to [0, 1].
-          v[i] = spec.max > spec.min ? (x - spec.min) / (spec.max - spec.min) : 0;
-        }
-      });
-      cond.controls = v;
-    }
-    return cond;
+    return conditionFor(this.pack.manifest, options);
   }
 
-  private unconditional(): Condition {
-    const c = this.pack.manifest.conditioning ?? {};
-    const u: Condition = {};
-    if (c.classes) u.classIndex = c.nullClass ?? c.classes.length;
-    if (c.tags) u.tags = new Float32Array(c.tags.length);
-    if (c.controls) u.controls = new Float32Array(Object.keys(c.controls).length);
-    return u;
+  /** Model and vocoder calls so far and their total wall time. */
+  override modelStats(): { calls: number; totalMs: number } {
+    const s = super.modelStats();
+    const v = this.vocoder?.stats;
+    return v ? { calls: s.calls + v.calls, totalMs: s.totalMs + v.totalMs } : s;
+  }
+
+  override async dispose(): Promise<void> {
+    try {
+      await this.vocoder?.dispose();
+    } finally {
+      await super.dispose();
+    }
+  }
+
+  private vocoderFor(options: GenerateOptions): NeuralVocoder | undefined {
+    return this.decoderFor(options.decoder) === 'vocoder' ? this.vocoder : undefined;
   }
 
   /** Generates audio, yielding each window's new audio as soon as it is decoded. */
@@ -118,23 +116,29 @@ export class GeneratePipeline extends ModelPipeline {
     const rate = m.sampleRate;
     const W = m.io.windowLength;
     const multiple = m.io.lengthMultiple ?? 1;
+    // Inpainting keeps the given audio's own ends; defaults.loop applies to fresh clips only.
+    const loop = !options.inpaint && (options.loop ?? (m.defaults.loop === true && !options.continueFrom));
+    if (loop && options.continueFrom) throw new RangeError('a loop cannot continue given audio');
+    const loopPlan = loop ? planLoop(m, rep, options) : undefined;
     const seconds = options.seconds ?? m.defaults.seconds ?? rep.samples(W) / rate;
     if (!(seconds > 0 && seconds <= 3600))
       throw new RangeError(`seconds must be in (0, 3600], got ${seconds}`);
-    const totalSamples = Math.round(seconds * rate);
-    const totalFrames = rep.frames(totalSamples);
+    const totalSamples = loopPlan ? loopPlan.samples : Math.round(seconds * rate);
+    const totalFrames = loopPlan ? loopPlan.frames : rep.frames(totalSamples);
     const steps = options.steps ?? m.defaults.steps;
     const plan = planSampling(m, steps, options.sampler);
     const seed = options.seed ?? 0;
     const guidance = options.guidance ?? m.defaults.guidance ?? 1;
     if (!(guidance >= 0 && guidance <= 50))
       throw new RangeError(`guidance must lie in [0, 50], got ${guidance}`);
-    const cond = this.condition(options);
+    const vocoder = this.vocoderFor(options);
+    const cond = conditionFor(m, loopPlan ? { ...options, controls: loopPlan.controls } : options);
+    if (loopPlan?.modelBpm !== undefined) setControl(m, cond, 'bpm', loopPlan.modelBpm);
     const g: GuidanceOptions<Condition> | undefined =
-      guidance !== 1 && m.conditioning ? { scale: guidance, uncond: [this.unconditional()] } : undefined;
-    if (options.loop && totalFrames > W) {
+      guidance !== 1 && m.conditioning ? { scale: guidance, uncond: [unconditionalFor(m, cond)] } : undefined;
+    if (loopPlan && loopPlan.frames > W) {
       throw new RangeError(
-        `a loop can be at most one model window long (${(rep.samples(W) / rate).toFixed(2)} s)`,
+        `a loop can be at most one model window long (${((W * rep.hop) / rate).toFixed(2)} s)`,
       );
     }
     const strength = options.strength ?? m.defaults.strength ?? 0.6;
@@ -147,14 +151,14 @@ export class GeneratePipeline extends ModelPipeline {
     }
 
     if (options.inpaint) {
-      yield* this.inpaintRun(options, plan, cond, g, seed);
+      yield* this.inpaintRun(options, plan, cond, g, seed, vocoder);
       return;
     }
     const rows = rep.channels * rep.rows;
     // Windows overlap by a quarter: the overlap is the known context of the next window.
     let prevFrames = W;
     let prev: Float32Array | undefined;
-    let context = totalFrames > W ? Math.floor(W / 4) : 0;
+    let context = !loopPlan && totalFrames > W ? Math.floor(W / 4) : 0;
     let givenLength = 0;
     let givenSkip = 0;
     if (options.continueFrom) {
@@ -168,7 +172,7 @@ export class GeneratePipeline extends ModelPipeline {
     }
     const windows = options.continueFrom
       ? Math.ceil(totalFrames / (W - context))
-      : totalFrames <= W
+      : loopPlan || totalFrames <= W
         ? 1
         : 1 + Math.ceil((totalFrames - W) / (W - context));
     let prevAudioTail: Float32Array | undefined;
@@ -176,8 +180,9 @@ export class GeneratePipeline extends ModelPipeline {
     const t0 = performance.now();
     for (let w = 0; w < windows; w++) {
       options.onEvent?.({ type: 'window', index: w, windows });
-      const frames =
-        windows === 1 && !prev
+      const frames = loopPlan
+        ? loopPlan.frames
+        : windows === 1 && !prev
           ? Math.max(multiple, Math.ceil(Math.min(totalFrames, W) / multiple) * multiple)
           : W;
       const shape = [1, ...rep.itemShape(frames)];
@@ -200,15 +205,15 @@ export class GeneratePipeline extends ModelPipeline {
         ...(g ? { guidance: g } : {}),
         ...(inpaint ? { inpaint } : {}),
         ...(init ? { init: { x: init, strength } } : {}),
-        ...(options.loop ? { loop: { mode: 'shift' as const } } : {}),
+        ...(loopPlan ? { loop: { mode: 'shift' as const } } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         onEvent: (e) => options.onEvent?.({ ...e, window: w }),
       });
       prev = result.x;
       prevFrames = frames;
-      let audio = options.loop
-        ? decodeLoop(rep, result.x, rows, frames, seed)
-        : rep.decode(result.x, frames, rep.samples(frames), seed + w);
+      let audio = loopPlan
+        ? await decodeLoop(rep, vocoder, result.x, frames, loopPlan.samples, seed, rate)
+        : await decodeWindow(rep, vocoder, result.x, frames, rep.samples(frames), seed + w);
       // Consecutive windows overlap by `context` frames = rep.samples(context) samples of audio:
       // the previous window's withheld tail and this window's head cover the same time and are
       // crossfaded. Continuing given audio, the head that overlaps it is dropped instead.
@@ -256,6 +261,7 @@ export class GeneratePipeline extends ModelPipeline {
     cond: Condition,
     g: GuidanceOptions<Condition> | undefined,
     seed: number,
+    vocoder: NeuralVocoder | undefined,
   ): AsyncIterable<AudioChunk> {
     const { audio, start, end } = options.inpaint!;
     const rep = this.rep;
@@ -300,7 +306,7 @@ export class GeneratePipeline extends ModelPipeline {
       ...(options.signal ? { signal: options.signal } : {}),
       onEvent: (e) => options.onEvent?.({ ...e, window: 0 }),
     });
-    const regenerated = rep.decode(result.x, frames, rep.samples(frames), seed);
+    const regenerated = await decodeWindow(rep, vocoder, result.x, frames, rep.samples(frames), seed);
     const out = original.slice();
     const fade = Math.min(Math.round(0.01 * rate), Math.floor((s1 - s0) / 4));
     for (let i = s0; i < s1; i++) {
@@ -339,22 +345,4 @@ function crossfadeInto(tail: Float32Array, body: Float32Array): Float32Array {
     out[i] = Math.cos((Math.PI / 2) * t) * tail[i]! + Math.sin((Math.PI / 2) * t) * body[i]!;
   }
   return out;
-}
-
-/** Decodes a loop circularly: the spectrogram is tiled three times and the middle copy kept. */
-function decodeLoop(
-  rep: ModelRepresentation,
-  x: Float32Array,
-  rows: number,
-  frames: number,
-  seed: number,
-): Float32Array {
-  const tiled = new Float32Array(rows * frames * 3);
-  for (let r = 0; r < rows; r++) {
-    const src = x.subarray(r * frames, (r + 1) * frames);
-    for (let k = 0; k < 3; k++) tiled.set(src, r * frames * 3 + k * frames);
-  }
-  const period = rep.samples(frames + 1);
-  const audio = rep.decode(tiled, frames * 3, rep.samples(frames * 3), seed);
-  return audio.slice(period, 2 * period);
 }

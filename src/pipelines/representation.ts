@@ -36,7 +36,21 @@ export interface ModelRepresentation {
   encode(audio: Float32Array): Float32Array;
   /** Tensor data → mono audio of `length` samples. `seed` fixes any random phase init. */
   decode(x: Float32Array, frames: number, length: number, seed?: number): Float32Array;
+  /** STFT settings of spectral representations (absent for waveforms). */
+  readonly stft?: ResolvedStft;
+  /**
+   * The linear-frequency spectrum (frames × bins) the tensor stands for: complex where the
+   * representation keeps phase, magnitude only for mel. Absent for waveforms.
+   */
+  spectrum?(x: Float32Array, frames: number): LinearSpectrum;
 }
+
+export type LinearSpectrum =
+  | { kind: 'complex'; spec: ComplexSpectrogram }
+  | { kind: 'magnitude'; magnitude: Spectrogram };
+
+/** Griffin-Lim iterations for mel decoding (fast Griffin-Lim, momentum 0.99). */
+export const GRIFFIN_LIM_ITERATIONS = 32;
 
 function stftSpec(p: SpectrogramParams): StftOptions {
   return {
@@ -94,6 +108,10 @@ class ComplexStftRepresentation implements ModelRepresentation {
   private readonly alpha: number;
   private readonly beta: number;
 
+  get stft(): ResolvedStft {
+    return this.o;
+  }
+
   constructor(p: SpectrogramParams) {
     this.o = stftOptionsOf(p);
     this.rows = this.o.bins;
@@ -129,6 +147,9 @@ class ComplexStftRepresentation implements ModelRepresentation {
     return out;
   }
   decode(x: Float32Array, frames: number, length: number): Float32Array {
+    return istft(this.spectrum(x, frames).spec, { ...this.o, length });
+  }
+  spectrum(x: Float32Array, frames: number): { kind: 'complex'; spec: ComplexSpectrogram } {
     const bins = this.rows;
     const n = frames * bins;
     const re = transpose(x.subarray(0, n), bins, frames);
@@ -139,14 +160,13 @@ class ComplexStftRepresentation implements ModelRepresentation {
       re[i] = g * re[i]!;
       im[i] = g * im[i]!;
     }
-    const spec: ComplexSpectrogram = { frames, bins, re, im };
-    return istft(spec, { ...this.o, length });
+    return { kind: 'complex', spec: { frames, bins, re, im } };
   }
 }
 
 /**
  * Log-mel: model value = (ln(max(mel, 1e-5)) − shift)·scale (or log10), mel of |X| or |X|².
- * Decoded by mel inversion + Griffin-Lim.
+ * Decoded by mel inversion + Griffin-Lim (or a pack's neural vocoder, see vocoder.ts).
  */
 class MelRepresentation implements ModelRepresentation {
   readonly channels = 1;
@@ -159,6 +179,10 @@ class MelRepresentation implements ModelRepresentation {
   private readonly scale: number;
   private readonly log10: boolean;
   private readonly power: 1 | 2;
+
+  get stft(): ResolvedStft {
+    return this.o;
+  }
 
   constructor(p: SpectrogramParams, sampleRate: number) {
     this.power = p.power ?? 1;
@@ -219,9 +243,16 @@ class MelRepresentation implements ModelRepresentation {
     }
     return { frames, bins: this.rows, data };
   }
+  spectrum(x: Float32Array, frames: number): { kind: 'magnitude'; magnitude: Spectrogram } {
+    return {
+      kind: 'magnitude',
+      magnitude: melToLinear(this.toMel(x, frames), this.fb, { power: this.power }),
+    };
+  }
   decode(x: Float32Array, frames: number, length: number, seed = 0): Float32Array {
-    const lin = melToLinear(this.toMel(x, frames), this.fb, { power: this.power });
-    return griffinLim(lin, { ...this.spec, iterations: 32, momentum: 0.99, seed, length }).signal;
+    const lin = this.spectrum(x, frames).magnitude;
+    return griffinLim(lin, { ...this.spec, iterations: GRIFFIN_LIM_ITERATIONS, momentum: 0.99, seed, length })
+      .signal;
   }
 }
 

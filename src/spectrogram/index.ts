@@ -1,4 +1,12 @@
-/** Spectral analysis and synthesis: FFT, windows, STFT/iSTFT, mel, compression, inversion, previews. */
+/** Spectral analysis and synthesis: FFT, windows, STFT/iSTFT (plain and circular), mel, inversion, previews. */
+
+export {
+  type CircularGriffinLimOptions,
+  circularFramePositions,
+  circularGriffinLim,
+  circularIstft,
+  circularStft,
+} from './circular.ts';
 export {
   amplitudeToDb,
   type DbOptions,

@@ -186,6 +186,129 @@ describe.skipIf(!existsSync(bin))('sonodiff CLI', () => {
     expect(wav.metadata.loops[0]).toMatchObject({ start: 0, end: 1200 });
   });
 
+  it('makes tempo-locked loops with a loop model: exact length, acid/smpl metadata, key and tags', () => {
+    const dir = path.join(tmp, 'tempo-loops');
+    mkdirSync(dir);
+    const args = ['--bpm', '128', '--key', 'A minor', '--bars', '2', '--tags', 'drums,bass', '--steps', '2'];
+    const r = run([
+      'generate',
+      '--model',
+      'tiny-mel-loops',
+      ...args,
+      '--loop',
+      '--seed',
+      '42',
+      '-o',
+      dir,
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout.toString()) as { decoder: string; outputs: Record<string, unknown>[] };
+    expect(j.decoder).toBe('griffinlim');
+    expect(j.outputs[0]).toMatchObject({
+      bpm: 128,
+      key: 'A minor',
+      bars: 2,
+      loop: true,
+      tags: ['drums', 'bass'],
+    });
+    const file = path.join(dir, 'drums-bass_a-minor_128bpm_2bars_s42.wav');
+    const wav = readWav(readFileSync(file));
+    // 2 bars of 4/4 at 128 BPM at 16 kHz: exactly 60000 samples, looped whole.
+    expect(wav.frames).toBe(60000);
+    expect(wav.metadata.loops[0]).toMatchObject({ start: 0, end: 60000 });
+    expect(wav.metadata.acid).toMatchObject({ tempo: 128, beats: 8, rootNote: 69 });
+    expect(wav.metadata.cuePoints.map((c) => c.frame)).toEqual([0, 30000]);
+    expect(JSON.parse(wav.metadata.tags['ICMT'] ?? '{}')).toMatchObject({
+      controls: { bpm: 128, key: 'A minor', bars: 2 },
+      loop: true,
+    });
+    // --loop is implied by the manifest (defaults.loop); keys match case-insensitively and enharmonically.
+    const implied = run([
+      'generate',
+      '-m',
+      'tiny-mel-loops',
+      ...args,
+      '--key',
+      'bbm',
+      '--seed',
+      '42',
+      '-o',
+      '-',
+    ]);
+    expect(implied.code, implied.stderr).toBe(0);
+    const w2 = readWav(implied.stdout);
+    expect(w2.frames).toBe(60000);
+    expect(w2.metadata.loops).toHaveLength(1);
+    expect(JSON.parse(w2.metadata.tags['ICMT'] ?? '{}').controls.key).toBe('A# minor');
+    // --no-loop makes a one-shot of the same 2 bars.
+    const oneShot = run(['generate', '-m', 'tiny-mel-loops', ...args, '--no-loop', '--seed', '1', '-o', '-']);
+    expect(oneShot.code, oneShot.stderr).toBe(0);
+    expect(readWav(oneShot.stdout).metadata.loops).toEqual([]);
+  });
+
+  it('rejects unknown tags and keys, and loop lengths in seconds, with one line each', () => {
+    const cases: [string[], RegExp][] = [
+      [
+        ['--tags', 'drums,kazoo'],
+        /unknown tag "kazoo" for model tiny-mel-loops \(it knows: drums, bass, keys, pad\)/,
+      ],
+      [['--key', 'H minor'], /unknown key "H minor" for model tiny-mel-loops \(it knows: any, C major, /],
+      [['--bpm', '200'], /bpm must be a number from 70 to 180, got 200/],
+      [['--bars', '8'], /bars must be an integer from 1 to 4, got 8/],
+      [['--seconds', '3'], /give --bars, not --seconds/],
+      [['--decoder', 'vocoder'], /model tiny-mel-loops has no vocoder/],
+      [['--decoder', 'magic'], /--decoder/],
+    ];
+    for (const [extra, message] of cases) {
+      const r = run(['generate', '-m', 'tiny-mel-loops', ...extra, '-o', path.join(tmp, 'never.wav')]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')[0]).toMatch(message);
+    }
+    expect(existsSync(path.join(tmp, 'never.wav'))).toBe(false);
+    const noKey = run(['generate', '-m', 'tiny-mel-generate', '-c', 'a', '--key', 'C major']);
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toMatch(/takes no --key/);
+  });
+
+  it('decodes mel with the pack vocoder by default, Griffin-Lim on request', () => {
+    const voc = run(['generate', '-m', 'tiny-mel-vocoder', '-c', 'a', '--seed', '3', '-o', '-']);
+    expect(voc.code, voc.stderr).toBe(0);
+    expect(JSON.parse(readWav(voc.stdout).metadata.tags['ICMT'] ?? '{}')).toMatchObject({
+      decoder: 'vocoder',
+    });
+    const gl = run([
+      'generate',
+      '-m',
+      'tiny-mel-vocoder',
+      '-c',
+      'a',
+      '--seed',
+      '3',
+      '--decoder',
+      'griffinlim',
+      '-o',
+      '-',
+    ]);
+    expect(gl.code, gl.stderr).toBe(0);
+    const glWav = readWav(gl.stdout);
+    expect(JSON.parse(glWav.metadata.tags['ICMT'] ?? '{}')).toMatchObject({ decoder: 'griffinlim' });
+    // Same generator as tiny-mel-generate: with Griffin-Lim the audio is the same.
+    const ref = readWav(
+      run(['generate', '-m', 'tiny-mel-generate', '-c', 'a', '--seed', '3', '-o', '-']).stdout,
+    );
+    expect(Array.from(glWav.audio.channels[0]!)).toEqual(Array.from(ref.audio.channels[0]!));
+    expect(Array.from(readWav(voc.stdout).audio.channels[0]!)).not.toEqual(
+      Array.from(ref.audio.channels[0]!),
+    );
+    const bad = run(['generate', '-m', 'tiny-mel-generate', '-c', 'a', '--decoder', 'vocoder']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(
+      /model tiny-mel-generate has no vocoder \(io\.vocoder\); use decoder griffinlim/,
+    );
+  });
+
   it('denoises files keeping rate, channels and bit depth; folders in batch', () => {
     const dir = path.join(tmp, 'den');
     mkdirSync(dir);

@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadPack, ModelRegistry, manifestIssues } from '../../src/index.ts';
+import { loadPack, type ModelManifest, ModelRegistry, manifestIssues } from '../../src/index.ts';
 
 const packsDir = path.resolve(import.meta.dirname, '../fixtures/packs');
 const valid = JSON.parse(readFileSync(path.join(packsDir, 'tiny-denoise/sonodiff.json'), 'utf8')) as Record<
@@ -72,6 +72,52 @@ describe('manifest validation', () => {
       'spectrogram.winLength (1024) must not exceed nFft (512)',
       'spectrogram.fMax (9000) exceeds Nyquist (8000)',
     ]);
+  });
+});
+
+describe('vocoder, structural controls and loop packs', () => {
+  const read = (id: string) =>
+    JSON.parse(readFileSync(path.join(packsDir, id, 'sonodiff.json'), 'utf8')) as ModelManifest;
+
+  it('accepts the loop and vocoder fixture packs', () => {
+    expect(manifestIssues(read('tiny-mel-loops'))).toEqual([]);
+    expect(manifestIssues(read('tiny-mel-vocoder'))).toEqual([]);
+  });
+
+  it('reports wrong io.vocoder, guided and defaults.loop fields one line each', () => {
+    const m = read('tiny-mel-vocoder');
+    Object.assign(m.io, { vocoder: { model: 'vocoder.bin', input: 'mel', extra: 1 } });
+    const issues = manifestIssues(m);
+    expect(issues).toHaveLength(3);
+    expect(issues).toContain('io.vocoder.output is required');
+    expect(issues).toContain('io.vocoder.extra is not a known field');
+    expect(issues.some((l) => l.startsWith('io.vocoder.model must match pattern'))).toBe(true);
+    const l = read('tiny-mel-loops');
+    Object.assign(l.conditioning!.controls!['bpm']!, { guided: 'no' });
+    Object.assign(l.defaults, { loop: 1 });
+    expect(manifestIssues(l)).toEqual([
+      'conditioning.controls.bpm.guided must be boolean',
+      'defaults.loop must be boolean',
+    ]);
+    // A vocoder turns mel into audio: other representations cannot have one.
+    const w = withChanges((x) => {
+      x.io.vocoder = { model: 'v.onnx', input: 'mel', output: 'spec' };
+    });
+    expect(manifestIssues(w)).toEqual(['io.vocoder needs representation mel, not waveform']);
+  });
+
+  it('checks that the vocoder file exists inside the pack', async () => {
+    const dir = path.join(tmp, 'no-vocoder');
+    cpSync(path.join(packsDir, 'tiny-mel-vocoder'), dir, { recursive: true });
+    rmSync(path.join(dir, 'vocoder.onnx'));
+    await expect(loadPack(dir)).rejects.toThrow(/vocoder file vocoder\.onnx is missing/);
+    const m = read('tiny-mel-vocoder');
+    m.io.vocoder!.model = 'x/../../vocoder.onnx';
+    writeFileSync(path.join(dir, 'sonodiff.json'), JSON.stringify(m));
+    await expect(loadPack(dir)).rejects.toThrow(/io\.vocoder\.model must stay inside the pack folder/);
+    const ok = await loadPack(path.join(packsDir, 'tiny-mel-vocoder'));
+    expect(ok.vocoderPath).toBe(path.join(packsDir, 'tiny-mel-vocoder', 'vocoder.onnx'));
+    expect((await loadPack(path.join(packsDir, 'tiny-mel-loops'))).vocoderPath).toBeUndefined();
   });
 });
 

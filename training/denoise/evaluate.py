@@ -27,7 +27,7 @@ import torch
 
 from training.common.data import read_audio
 from training.common.edm import karras_sigmas, sample_dpmpp_2m, sample_euler, sample_heun
-from training.denoise.train import SIGMA_MAX, SIGMA_MIN, build_precond, load_weights, si_sdr
+from training.denoise.train import SIGMA_MAX, SIGMA_MIN, load_precond, si_sdr
 from training.denoise.spec import state_to_wav, wav_to_state
 
 SR = 16000
@@ -141,8 +141,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=20, help="number of utterances (20 for the reported figures)")
     a = ap.parse_args()
     torch.set_num_threads(2)
-    precond = build_precond().eval()
-    load_weights(precond, a.ckpt, ema=True)
+    precond = load_precond(a.ckpt).eval()
     data = (eval_set() if a.split == "eval" else val_set())[: a.n]
     res: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory() as td:

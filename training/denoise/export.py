@@ -50,15 +50,14 @@ def export(precond: EDMPrecond, out: Path, frames: int = 64) -> None:
 
 
 def main() -> None:
-    from training.denoise.train import build_precond, load_weights
+    from training.denoise.train import load_precond
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", default="training/runs/denoise/ckpt.pt")
     ap.add_argument("--out", default="models/denoise/model.onnx")
     ap.add_argument("--parity", default="training/runs/denoise/parity")
     a = ap.parse_args()
-    precond = build_precond().eval()
-    load_weights(precond, a.ckpt, ema=True)
+    precond = load_precond(a.ckpt).eval()
     export(precond, Path(a.out))
     print("wrote", a.out, Path(a.out).stat().st_size, "bytes")
     dump_parity(precond, Path(a.parity))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from training.denoise.model import count_parameters
 from training.denoise.spec import ALPHA, BETA, HOP, N_FFT, WIN
-from training.denoise.train import MODEL_CFG, SIGMA_DATA, SIGMA_MAX, SIGMA_MIN, build_precond
+from training.denoise.train import SIGMA_DATA, SIGMA_MAX, SIGMA_MIN, VARIANTS, load_precond
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,7 +21,8 @@ def main() -> None:
     ap.add_argument("--eval", default="training/runs/denoise/eval.json")
     ap.add_argument("--speed", required=True)
     ap.add_argument("--train-info", required=True)
-    ap.add_argument("--steps", type=int, default=4)
+    ap.add_argument("--ckpt", default="training/runs/denoise/best.pt")
+    ap.add_argument("--steps", type=int, default=1)
     ap.add_argument("--sampler", default="euler")
     a = ap.parse_args()
     ev = json.loads(Path(a.eval).read_text())
@@ -33,7 +34,11 @@ def main() -> None:
         for k, v in row.items():
             quality[f"{snr}_{k}"] = v
     quality["speed"] = a.speed
-    params = count_parameters(build_precond())
+    import torch
+
+    variant = torch.load(a.ckpt, map_location="cpu").get("variant", "small")
+    MODEL_CFG = VARIANTS[variant]
+    params = count_parameters(load_precond(a.ckpt))
     manifest = {
         "id": "denoise",
         "version": "0.1.0",

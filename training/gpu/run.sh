@@ -29,7 +29,7 @@ dn deep-aux deep 0.02 3
 dn deep deep 0 3
 if [ -f training/runs/carry/loops/bank.npz ] && [ -f training/loops/train.py ]; then
   $PY -m training.loops.train --device "$DEVICE" --minutes "$MIN" --size large --bank training/runs/carry/loops/bank.npz \
-    --run "$R/loops" ${LOOPS_ARGS:-} >"$R/loops.log" 2>&1 &
+    --batch 48 --workers "${LOOPS_WORKERS:-6}" --run "$R/loops" --ema-out "$R/loops-ema" >"$R/loops.log" 2>&1 &
   pids+=($!)
 fi
 # Progress while waiting: the last line of each log every minute.
@@ -40,18 +40,23 @@ while kill -0 "${pids[@]}" 2>/dev/null; do
 done
 wait
 for f in "$R"/*.log; do echo "== $f"; grep -E '^val|^done|^param|Error|error' "$f" | tail -n 12; done
-# Keep EMA weights only (no optimiser state) and ship them as tar parts of <= 15 MB.
+# Ship EMA weights only: the better of the two deep denoisers (validation SI-SDR at one step), the small
+# one and the loops EMA parts, as tar parts of <= 15 MB (the machine returns <= 64 MB).
 $PY - "$R" <<'PY'
-import sys, torch, pathlib
+import sys, torch, pathlib, shutil
 r = pathlib.Path(sys.argv[1])
-for ck in r.glob("*/best.pt"):
-    print("best", ck, {k: v for k, v in torch.load(ck, map_location="cpu").items() if k in ("step", "val", "variant")})
-for ck in r.glob("*/checkpoint.pt"):
-    c = torch.load(ck, map_location="cpu", weights_only=False)
-    keep = {k: v for k, v in c.items() if k not in ("opt", "optimizer")}
-    torch.save(keep, ck.with_name("final.pt"))
+val = {}
+for ck in sorted(r.glob("denoise-*/best.pt")):
+    c = torch.load(ck, map_location="cpu")
+    val[ck.parent.name] = c["val"]["euler1"]
+    print("best", ck.parent.name, "step", c["step"], c["val"])
+deep = [k for k in val if k.startswith("denoise-deep")]
+if len(deep) == 2:
+    worse = min(deep, key=lambda k: val[k])
+    print("dropping the weights of", worse)
+    (r / worse / "best.pt").unlink()
 PY
+rm -rf "$R/loops"/*.pt "$R/cache"
 find "$R" -name ckpt.pt -delete
-find "$R" -name checkpoint.pt -delete
-tar czf - --exclude=cache "$R" | split -b 15M - "$OUT/gpu.tgz.part-"
+tar czf - "$R" | split -b 15M - "$OUT/gpu.tgz.part-"
 ls -la "$OUT"

@@ -1,0 +1,237 @@
+"""Evaluate the loops model: generate N clips with the PyTorch reference sampler (DPM++ 2M + CFG), decode
+circularly with Griffin-Lim, and measure tempo, seam and key; the same estimators run on real composed loops
+with the same conditions as a sanity check. Prints a JSON summary and writes RUN/quality.json (read by export).
+
+/usr/bin/python3 -m training.loops.evaluate [--run training/runs/loops/large] [--n 32] [--steps 25] [--guidance 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.io.wavfile
+import torch
+
+from ..common.edm import karras_sigmas, sample_dpmpp_2m
+from . import config as C
+from .compose import Bank, compose, tags_of
+from .dataset import circular_log_mel, denormalise, front_end, normalise
+from .train import load_ema
+
+# Krumhansl-Kessler key profiles
+KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+
+
+def cfg_denoiser(model, guidance: float):
+    """Uncond = tags all zero and key 'any' (controls[:, 1] = 0); bpm and bars are kept."""
+
+    def fn(x, sigma, tags, controls):
+        if guidance == 1.0:
+            return model(x, sigma, tags=tags, controls=controls)
+        ctl_u = controls.clone()
+        ctl_u[:, 1] = 0.0
+        out = model(torch.cat([x, x]), torch.cat([sigma, sigma]), tags=torch.cat([tags, torch.zeros_like(tags)]),
+                    controls=torch.cat([controls, ctl_u]))
+        d_c, d_u = out.chunk(2)
+        return d_u + guidance * (d_c - d_u)
+
+    return fn
+
+
+def generate(model, tags: np.ndarray, controls: np.ndarray, T: int, seed: int, steps: int, guidance: float) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(1, 1, C.MEL.n_mels, T, generator=g) * C.SIGMA_MAX
+    sig = karras_sigmas(steps, C.SIGMA_MIN, C.SIGMA_MAX)
+    den = cfg_denoiser(model, guidance)
+    return sample_dpmpp_2m(den, x, sig, tags=torch.from_numpy(tags[None]).float(), controls=torch.from_numpy(controls[None]).float())[0, 0]
+
+
+_PINV = None
+
+
+def griffin_lim_circular(value: torch.Tensor, iters: int = 48) -> np.ndarray:
+    """Normalised log-mel [80, T] of one loop period -> audio [T*256]: tile 3x, Griffin-Lim, keep the middle."""
+    global _PINV
+    fe = front_end()
+    if _PINV is None:
+        _PINV = torch.linalg.pinv(fe.fb)
+    mel = torch.exp(denormalise(value))
+    mag = torch.clamp(_PINV @ mel, min=0.0)
+    T = mag.shape[-1]
+    mag = torch.cat([mag, mag, mag], dim=-1)
+    n = 3 * T * C.HOP
+    kw = dict(n_fft=C.MEL.n_fft, hop_length=C.HOP, win_length=C.MEL.n_fft, window=fe.window, center=True)
+    g = torch.Generator().manual_seed(0)
+    angles = torch.exp(2j * np.pi * torch.rand(mag.shape, generator=g))
+    spec = mag * angles
+    for _ in range(iters):  # plain Griffin-Lim
+        y = torch.istft(spec, length=n + C.HOP, **kw)
+        s = torch.stft(y, return_complex=True, pad_mode="reflect", **kw)[..., : mag.shape[-1]]
+        spec = mag * (s / (s.abs() + 1e-8))
+    y = torch.istft(spec, length=n + C.HOP, **kw)
+    L = T * C.HOP
+    return y[L : 2 * L].numpy().astype(np.float32)
+
+
+def onset_envelope(audio: np.ndarray) -> np.ndarray:
+    lm = circular_log_mel(torch.from_numpy(audio)[None])[0].numpy()
+    return np.maximum(0.0, lm - np.roll(lm, 1, axis=1)).mean(axis=0)
+
+
+def estimate_bpm(audio: np.ndarray, prior_octaves: float = 1.0) -> float:
+    """Onset-strength autocorrelation peak in 60-200 BPM with a log-normal prior (120 BPM, 1 octave).
+
+    The loop is periodic, so the ACF is circular; it is band-limited-interpolated 8x (zero-padded spectrum)
+    so the peak lag is resolved to 1/8 frame (0.6 % at 180 BPM)."""
+    env = onset_envelope(audio)
+    env = env - env.mean()
+    T = len(env)
+    up = 8
+    acf = np.fft.irfft(np.abs(np.fft.rfft(env)) ** 2, n=T * up) * up
+    acf = acf / (acf[0] + 1e-12)
+    bpms = 60.0 * 1.001 ** np.arange(int(np.log(200 / 60) / np.log(1.001)) + 1)
+    lags = C.FRAMES_PER_SECOND * 60.0 / bpms * up
+    score = np.interp(lags % (T * up), np.arange(T * up + 1), np.concatenate([acf, acf[:1]]))
+    score = np.maximum(score, 0.0) * np.exp(-0.5 * (np.log2(bpms / 120.0) / prior_octaves) ** 2)
+    return float(bpms[int(np.argmax(score))])
+
+
+def estimate_key(audio: np.ndarray) -> int:
+    """Chroma of |STFT| (n_fft 4096, 65-2100 Hz) correlated with rotated Krumhansl-Kessler profiles -> 1..24."""
+    x = torch.from_numpy(np.concatenate([audio, audio]))
+    spec = torch.stft(x, n_fft=4096, hop_length=1024, window=torch.hann_window(4096), return_complex=True).abs().numpy()
+    freqs = np.fft.rfftfreq(4096, 1.0 / C.SR)
+    sel = (freqs >= 65) & (freqs <= 2100)
+    pc = (np.round(12 * np.log2(freqs[sel] / 440.0)) + 69).astype(int) % 12
+    energy = spec[sel].sum(axis=1)
+    chroma = np.bincount(pc, weights=energy, minlength=12)
+    best, best_r = 0, -2.0
+    for minor, prof in ((False, KK_MAJOR), (True, KK_MINOR)):
+        for root in range(12):
+            r = np.corrcoef(chroma, np.roll(prof, root))[0, 1]
+            if r > best_r:
+                best, best_r = C.key_index(root, minor), r
+    return best
+
+
+def relative_of(key: int) -> int:
+    if key == 0:
+        return 0
+    if key <= 12:  # major -> relative minor (root - 3)
+        return C.key_index((key - 1 - 3) % 12, True)
+    return C.key_index((key - 13 + 3) % 12, False)
+
+
+def seam_ratio_mel(v: np.ndarray) -> float:
+    """mean |m[:,0] - m[:,T-1]| over the median frame-to-frame change of the clip (normalised mel)."""
+    d = np.abs(np.diff(v, axis=1)).mean(axis=0)
+    return float(np.abs(v[:, 0] - v[:, -1]).mean() / (np.median(d) + 1e-8))
+
+
+def seam_ratio_audio(audio: np.ndarray) -> float:
+    """Loop played twice, ordinary (non-circular) log-mel: change across the junction frame over the median change."""
+    lm = front_end().log_mel(torch.from_numpy(np.concatenate([audio, audio]))).numpy()
+    T = len(audio) // C.HOP
+    d = np.abs(np.diff(lm, axis=1)).mean(axis=0)  # d[t] = change from frame t to t+1
+    return float(max(d[T - 1], d[T]) / (np.median(d[2:-2]) + 1e-8))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", default=None)
+    ap.add_argument("--n", type=int, default=32)
+    ap.add_argument("--steps", type=int, default=C.DEFAULT_STEPS)
+    ap.add_argument("--guidance", type=float, default=C.DEFAULT_GUIDANCE)
+    ap.add_argument("--seed", type=int, default=1000)
+    ap.add_argument("--wavs", type=int, default=8, help="write this many generated clips (looped twice) as WAV")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    run = Path(args.run) if args.run else (C.RUN_DIR / "large" if (C.RUN_DIR / "large" / "checkpoint.pt").exists() or (C.RUN_DIR / "large" / "ema_meta.json").exists() else C.RUN_DIR / "small")
+    model, ck = load_ema(run)
+    bank = Bank()
+    rng = np.random.default_rng(args.seed)
+    wav_dir = run / "eval_wavs"
+    wav_dir.mkdir(exist_ok=True)
+    rows = []
+    t_gen = 0.0
+    for i in range(args.n):
+        bpm_req = float(rng.uniform(C.BPM_MIN, C.BPM_MAX))
+        bars = int(rng.choice(C.BARS_CHOICES, p=C.BARS_WEIGHTS))
+        T, bpm = C.snap_frames(bpm_req, bars)
+        real = compose(bank, rng, bpm=bpm, bars=bars, n_samples=T * C.HOP)  # its tags/key are the request
+        controls = np.array(C.controls_vector(bpm, real.key, bars), np.float32)
+        t0 = time.time()
+        with torch.no_grad():
+            v = generate(model, real.tags, controls, T, args.seed + i, args.steps, args.guidance)
+        t_gen += time.time() - t0
+        audio = griffin_lim_circular(v)
+        real_v = normalise(circular_log_mel(torch.from_numpy(real.audio)[None]))[0]
+        real_gl = griffin_lim_circular(real_v)
+        row = {"bpm": round(bpm, 2), "bars": bars, "T": T, "key": C.KEYS[real.key], "tags": tags_of(real.tags),
+               "genBpm": estimate_bpm(audio), "realBpm": estimate_bpm(real.audio), "realGlBpm": estimate_bpm(real_gl),
+               "genSeamMel": seam_ratio_mel(v.numpy()), "realSeamMel": seam_ratio_mel(real_v.numpy()),
+               "genSeamAudio": seam_ratio_audio(audio), "realSeamAudio": seam_ratio_audio(real.audio),
+               "genMean": float(v.mean()), "realMean": float(real_v.mean())}
+        if real.key:
+            row.update(genKey=C.KEYS[estimate_key(audio)], realKey=C.KEYS[estimate_key(real.audio)],
+                       realGlKey=C.KEYS[estimate_key(real_gl)])
+        rows.append(row)
+        if i < args.wavs:
+            name = f"gen{i:02d}_{bpm:.0f}bpm_{bars}bar_{C.KEYS[real.key].replace(' ', '')}.wav"
+            peak = max(1e-6, float(np.abs(audio).max()))
+            scipy.io.wavfile.write(wav_dir / name, C.SR, (np.tile(audio, 2) / peak * 0.9 * 32767).astype(np.int16))
+        print(json.dumps(row), flush=True)
+
+    def tempo_ok(key):
+        return float(np.mean([abs(r[key] / r["bpm"] - 1) <= 0.02 for r in rows]))
+
+    def octave(key):  # MIREX "Acc2": also right when off by a factor 2, 1/2, 3 or 1/3
+        return float(np.mean([any(abs(r[key] / (r["bpm"] * m) - 1) <= 0.02 for m in (1.0, 0.5, 2.0, 1 / 3, 3.0)) for r in rows]))
+
+    keyed = [r for r in rows if "genKey" in r]
+
+    def key_stats(field):
+        if not keyed:
+            return None, None
+        ex = np.mean([r[field] == r["key"] for r in keyed])
+        rel = np.mean([C.KEYS.index(r[field]) == relative_of(C.KEYS.index(r["key"])) for r in keyed])
+        return float(ex), float(rel)
+
+    q = {
+        "evalClips": len(rows),
+        "evalSampler": f"dpmpp_2m, {args.steps} steps, guidance {args.guidance}, PyTorch reference; Griffin-Lim 48 it, circular",
+        "tempoWithin2pct": tempo_ok("genBpm"),
+        "tempoWithin2pctOctaveTolerant": octave("genBpm"),
+        "tempoWithin2pctRealLoops": tempo_ok("realBpm"),
+        "tempoWithin2pctOctaveTolerantRealLoops": octave("realBpm"),
+        "tempoWithin2pctRealLoopsGriffinLim": tempo_ok("realGlBpm"),
+        "seamMelRatioMedian": float(np.median([r["genSeamMel"] for r in rows])),
+        "seamMelPass(<=1)": float(np.mean([r["genSeamMel"] <= 1 for r in rows])),
+        "seamMelRatioMedianRealLoops": float(np.median([r["realSeamMel"] for r in rows])),
+        "seamMelPassRealLoops": float(np.mean([r["realSeamMel"] <= 1 for r in rows])),
+        "seamAudioRatioMedian": float(np.median([r["genSeamAudio"] for r in rows])),
+        "seamAudioPass(<=1)": float(np.mean([r["genSeamAudio"] <= 1 for r in rows])),
+        "seamAudioRatioMedianRealLoops": float(np.median([r["realSeamAudio"] for r in rows])),
+        "keyedClips": len(keyed),
+    }
+    for name, field in (("key", "genKey"), ("keyRealLoops", "realKey"), ("keyRealLoopsGriffinLim", "realGlKey")):
+        ex, rel = key_stats(field)
+        if ex is not None:
+            q[f"{name}Exact"] = ex
+            q[f"{name}RelativeMajorMinor"] = rel
+    q["meanValueGenerated"] = float(np.mean([r["genMean"] for r in rows]))
+    q["meanValueReal"] = float(np.mean([r["realMean"] for r in rows]))
+    q["samplerSecondsPerClip (PyTorch, 1 thread)"] = round(t_gen / max(1, len(rows)), 2)
+    q = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in q.items()}
+    (run / "quality.json").write_text(json.dumps(q, indent=1))
+    (run / "eval_rows.json").write_text(json.dumps(rows, indent=1))
+    print(json.dumps(q, indent=1))
+
+
+if __name__ == "__main__":
+    main()

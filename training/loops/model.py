@@ -1,0 +1,203 @@
+"""Circular-in-time 2-D UNet over log-mels [B, 1, 80, T] for seamless loops.
+
+- Every 3x3 conv pads circularly along frames (the loop wraps) and with zeros along mels.
+- Stem: 4x4 patch (80 mels -> 20, T -> T/4); afterwards only the mel axis is down-sampled (20 -> 10 -> 5),
+  so T must be a multiple of 4. Pixel-shuffle head + a full-resolution circular refinement.
+- Beat grid computed inside the graph from the bpm control: frames_per_beat = (16000/256)*60/bpm, channels
+  sin/cos(2 pi t / fpb), sin/cos(2 pi t / (4 fpb)) and a mel-position ramp, concatenated to the input and
+  projected into every level (t = frame index 0..T-1, T from the input shape, so any T works in ONNX).
+- FiLM conditioning: Fourier embedding of c_noise = ln(sigma)/4 plus an MLP of [tags, one-hot key (25),
+  Fourier features of the bpm value, one-hot bars (4)]. All-zero tags / key "any" = unconditional.
+- Self-attention over all (mel, frame) positions at the lowest resolution (5 x T/4 tokens).
+`LoopDenoiser` = EDMPrecond around it with the ONNX signature (sample, timestep, tags, controls) -> x0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..common.edm import EDMPrecond
+from ..common.unet import Attention, FourierEmbedding, _groups
+from . import config as C
+
+GRID_CH = 5
+
+
+class CConv(nn.Module):
+    """Conv2d, circular padding along time (last axis), zero padding along mels."""
+
+    def __init__(self, cin: int, cout: int, k: int = 3, stride=(1, 1)):
+        super().__init__()
+        self.p = k // 2
+        self.conv = nn.Conv2d(cin, cout, k, stride=stride, padding=(k // 2, 0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.p:
+            x = torch.cat([x[..., -self.p :], x, x[..., : self.p]], dim=-1)
+        return self.conv(x)
+
+
+class ResBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, emb_dim: int):
+        super().__init__()
+        self.norm1 = nn.GroupNorm(_groups(cin), cin)
+        self.conv1 = CConv(cin, cout)
+        self.emb = nn.Linear(emb_dim, cout * 2)
+        self.norm2 = nn.GroupNorm(_groups(cout), cout)
+        self.conv2 = CConv(cout, cout)
+        nn.init.zeros_(self.conv2.conv.weight)
+        nn.init.zeros_(self.conv2.conv.bias)
+        self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(F.silu(self.norm1(x)))
+        scale, shift = self.emb(emb).unsqueeze(-1).unsqueeze(-1).chunk(2, dim=1)
+        h = self.norm2(h) * (1 + scale) + shift
+        h = self.conv2(F.silu(h))
+        return (self.skip(x) + h) / math.sqrt(2.0)
+
+
+def bpm_of(controls: torch.Tensor) -> torch.Tensor:
+    return C.BPM_MIN + (C.BPM_MAX - C.BPM_MIN) * controls[:, 0]
+
+
+def beat_grid(like: torch.Tensor, bpm: torch.Tensor, t_scale: float, t_offset: float) -> torch.Tensor:
+    """[B, 5, H, W] for a feature map `like` [*, *, H, W] whose column w sits at frame w*t_scale + t_offset."""
+    ones_t = torch.ones_like(like[:1, :1, :1, :])  # [1,1,1,W]
+    ones_h = torch.ones_like(like[:1, :1, :, :1])  # [1,1,H,1]
+    t = (torch.cumsum(ones_t, dim=-1) - 1.0) * t_scale + t_offset
+    hpos = (torch.cumsum(ones_h, dim=2) - 0.5) / ones_h.sum(dim=2, keepdim=True) * 2.0 - 1.0
+    fpb = (C.FRAMES_PER_SECOND * 60.0 / bpm).reshape(-1, 1, 1, 1)
+    ph_beat = 2.0 * math.pi * t / fpb  # [B,1,1,W]
+    ph_bar = ph_beat / 4.0
+    chans = [torch.sin(ph_beat), torch.cos(ph_beat), torch.sin(ph_bar), torch.cos(ph_bar)]
+    zeros_h = ones_h * 0.0
+    return torch.cat([c + zeros_h for c in chans] + [hpos + ph_beat * 0.0], dim=1)
+
+
+class LoopUNet(nn.Module):
+    def __init__(self, channels=(48, 96, 128), num_res_blocks: int = 1, emb_dim: int = 128, attn_heads: int = 4,
+                 n_tags: int = C.N_TAGS, patch: int = 4):
+        super().__init__()
+        self.patch = patch
+        self.n_tags = n_tags
+        self.fourier = FourierEmbedding(emb_dim)
+        self.sigma_mlp = nn.Sequential(nn.Linear(emb_dim, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
+        self.register_buffer("bpm_freqs", torch.arange(1, 9, dtype=torch.float32) * math.pi, persistent=False)
+        cond_dim = n_tags + 25 + 17 + 4
+        self.cond_mlp = nn.Sequential(nn.Linear(cond_dim, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
+        self.stem = nn.Conv2d(1 + GRID_CH, channels[0], patch, stride=patch)
+        self.grid_in = nn.ModuleList([nn.Conv2d(GRID_CH, c, 1) for c in [channels[0], *channels[:-1]]])
+        self.down = nn.ModuleList()
+        self.downsample = nn.ModuleList()
+        skips = [channels[0]]
+        ch = channels[0]
+        for lvl, c in enumerate(channels):
+            blocks = nn.ModuleList()
+            for _ in range(num_res_blocks):
+                blocks.append(ResBlock(ch, c, emb_dim))
+                ch = c
+                skips.append(ch)
+            self.down.append(blocks)
+            if lvl < len(channels) - 1:
+                self.downsample.append(CConv(ch, ch, 3, stride=(2, 1)))
+                skips.append(ch)
+        self.mid1 = ResBlock(ch, ch, emb_dim)
+        self.mid_attn = Attention(ch, attn_heads)
+        self.mid2 = ResBlock(ch, ch, emb_dim)
+        self.mid_attn2 = Attention(ch, attn_heads)
+        self.up = nn.ModuleList()
+        self.upsample = nn.ModuleList()
+        for lvl, c in reversed(list(enumerate(channels))):
+            blocks = nn.ModuleList()
+            for _ in range(num_res_blocks + 1):
+                blocks.append(ResBlock(ch + skips.pop(), c, emb_dim))
+                ch = c
+            self.up.append(blocks)
+            if lvl > 0:
+                self.upsample.append(CConv(ch, ch, 3))
+        self.out_norm = nn.GroupNorm(_groups(ch), ch)
+        self.out_conv = CConv(ch, patch * patch, 3)
+        nn.init.zeros_(self.out_conv.conv.weight)
+        nn.init.zeros_(self.out_conv.conv.bias)
+        self.refine = nn.Sequential(CConv(2 + GRID_CH, 24, 3), nn.SiLU(), CConv(24, 1, 3))
+        nn.init.zeros_(self.refine[2].conv.weight)
+        nn.init.zeros_(self.refine[2].conv.bias)
+
+    def cond_features(self, tags: torch.Tensor, controls: torch.Tensor) -> torch.Tensor:
+        v_bpm = controls[:, 0:1]
+        key = torch.round(controls[:, 1:2] * 24.0)
+        bars = torch.round(controls[:, 2:3] * 3.0)
+        key_oh = (key == torch.arange(25, device=controls.device, dtype=controls.dtype).reshape(1, -1)).to(controls.dtype)
+        bars_oh = (bars == torch.arange(4, device=controls.device, dtype=controls.dtype).reshape(1, -1)).to(controls.dtype)
+        ang = v_bpm * self.bpm_freqs.reshape(1, -1)
+        return torch.cat([tags, key_oh, v_bpm, torch.sin(ang), torch.cos(ang), bars_oh], dim=1)
+
+    def forward(self, x: torch.Tensor, c_noise: torch.Tensor, tags: torch.Tensor, controls: torch.Tensor) -> torch.Tensor:
+        emb = self.sigma_mlp(self.fourier(c_noise)) + self.cond_mlp(self.cond_features(tags.to(x.dtype), controls.to(x.dtype)))
+        emb = F.silu(emb)
+        bpm = bpm_of(controls.to(x.dtype))
+        p = self.patch
+        g_full = beat_grid(x, bpm, 1.0, 0.0)
+        h = self.stem(torch.cat([x, g_full], dim=1))
+        hs = [h]
+        for lvl, blocks in enumerate(self.down):
+            h = h + self.grid_in[lvl](beat_grid(h, bpm, float(p), (p - 1) / 2.0))
+            for blk in blocks:
+                h = blk(h, emb)
+                hs.append(h)
+            if lvl < len(self.downsample):
+                h = self.downsample[lvl](h)
+                hs.append(h)
+        h = self.mid2(self.mid_attn(self.mid1(h, emb)), emb)
+        h = self.mid_attn2(h)
+        for i, blocks in enumerate(self.up):
+            for blk in blocks:
+                h = blk(torch.cat([h, hs.pop()], dim=1), emb)
+            if i < len(self.upsample):
+                h = self.upsample[i](F.interpolate(h, scale_factor=(2.0, 1.0), mode="nearest"))
+        out = F.pixel_shuffle(self.out_conv(F.silu(self.out_norm(h))), p)
+        return out + self.refine(torch.cat([x, out, g_full], dim=1))
+
+
+def build_model(size: str = "small") -> EDMPrecond:
+    return EDMPrecond(LoopUNet(**C.SIZES[size]), sigma_data=C.SIGMA_DATA, sigma_min=C.SIGMA_MIN, sigma_max=C.SIGMA_MAX)
+
+
+class OnnxDenoiser(nn.Module):
+    """ONNX signature: (sample [B,1,80,T], timestep = sigma [B], tags [B,K], controls [B,3]) -> x0 [B,1,80,T]."""
+
+    def __init__(self, precond: nn.Module):
+        super().__init__()
+        self.precond = precond
+
+    def forward(self, sample: torch.Tensor, timestep: torch.Tensor, tags: torch.Tensor, controls: torch.Tensor) -> torch.Tensor:
+        return self.precond(sample, timestep, tags=tags, controls=controls)
+
+
+def count_parameters(m: nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())
+
+
+if __name__ == "__main__":
+    import time
+
+    torch.set_num_threads(1)
+    for size in C.SIZES:
+        m = build_model(size).eval()
+        T = C.snap_frames(120, 2)[0]
+        x = torch.randn(2, 1, 80, T)
+        tags = torch.zeros(2, C.N_TAGS)
+        ctl = torch.tensor([C.controls_vector(120, 3, 2)] * 2)
+        with torch.no_grad():
+            m(x, torch.tensor([1.0, 1.0]), tags=tags, controls=ctl)
+            t0 = time.time()
+            for _ in range(3):
+                m(x, torch.tensor([1.0, 1.0]), tags=tags, controls=ctl)
+            dt = (time.time() - t0) / 3
+        # circularity: rolling the input by 4 frames with the grid rolled equally must roll the output
+        print(size, "params", count_parameters(m), f"fwd B2 T{T} {dt * 1000:.0f} ms (1 thread)")

@@ -88,6 +88,57 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         report['generate'] = { skipped: err.message };
       }
 
+      // 1b. A seamless two-bar loop from the loops model, tagged for a DAW (tempo, loop points).
+      ctx.log('1b. generate: a 2-bar 120 BPM A-minor loop (drums, bass) with the loops model');
+      try {
+        const pack = await registry.get('loops');
+        const gen = await GeneratePipeline.load(pack, ctx.runtime, { device: flags.device });
+        const bpm = 120;
+        const bars = 2;
+        const t0 = performance.now();
+        const [audio] = await collectMono(
+          gen.generate({
+            tags: ['drums', 'bass'],
+            controls: { bpm, key: 'A minor', bars },
+            seconds: (bars * 4 * 60) / bpm,
+            loop: true,
+            seed: 7,
+            signal: ctx.signal,
+          }),
+        );
+        const secs = (performance.now() - t0) / 1000;
+        const frames = audio!.length;
+        const file = path.join(dir, `loop_${bpm}bpm_a-minor_${bars}bars_s7.wav`);
+        await writeWavFile(
+          file,
+          { sampleRate: pack.manifest.sampleRate, channels: [audio!] },
+          {
+            encoding: 'float32',
+            force: true,
+            metadata: {
+              software: 'sonodiff',
+              comment: JSON.stringify({ model: 'loops', tags: ['drums', 'bass'], bpm, key: 'A minor', bars, seed: 7 }),
+              loops: [{ start: 0, end: frames }],
+              acid: { tempo: bpm, beats: bars * 4, meter: [4, 4], stretch: true },
+            },
+          },
+        );
+        wrote(file);
+        report['loop'] = {
+          model: 'loops',
+          device: gen.device,
+          seconds: frames / pack.manifest.sampleRate,
+          exactLength: frames === Math.round(((bars * 4 * 60) / bpm) * pack.manifest.sampleRate),
+          seamJump: round(Math.abs(audio![frames - 1]! - audio![0]!), 4),
+          elapsedSeconds: round(secs),
+        };
+        await gen.dispose();
+      } catch (err) {
+        if (!isSonodiffError(err) || err.code !== 'ERR_MODEL') throw err;
+        ctx.log(`  skipped: ${err.message}`);
+        report['loop'] = { skipped: err.message };
+      }
+
       // 2. Denoising: a noisy speech sample, scored against its clean original.
       ctx.log('2. denoise: samples/speech-16k-noisy-5db.wav with the denoise model');
       const clean = (await readAudio(path.join(samplesDir, 'speech-16k.wav'))).audio.channels[0]!;

@@ -84,32 +84,46 @@ def onset_envelope(audio: np.ndarray) -> np.ndarray:
 
 
 def estimate_bpm(audio: np.ndarray, prior_octaves: float = 1.0) -> float:
-    """Onset-strength autocorrelation peak in 60-200 BPM with a log-normal prior (120 BPM, 1 octave).
+    """Tempo of a loop from its onset strength (spectral flux of the circular log-mel).
 
-    The loop is periodic, so the ACF is circular; it is band-limited-interpolated 8x (zero-padded spectrum)
-    so the peak lag is resolved to 1/8 frame (0.6 % at 180 BPM)."""
+    Each candidate beat period P in 60-200 BPM scores the circular autocorrelation at P, 2P, 4P and 8P
+    (beat, half bar, bar, two bars): a metrical comb that prefers the beat level whose multiples are
+    also periodic, which roughly halves the octave errors of a single-lag peak (on 80 composed loops,
+    Acc1 0.56 -> 0.80, Acc2 0.96), times a log-normal prior (120 BPM, one octave). The ACF is
+    band-limited-interpolated 8x, so the period resolves to 1/8 frame (0.6 % at 180 BPM)."""
     env = onset_envelope(audio)
     env = env - env.mean()
     T = len(env)
     up = 8
     acf = np.fft.irfft(np.abs(np.fft.rfft(env)) ** 2, n=T * up) * up
-    acf = acf / (acf[0] + 1e-12)
+    acf = np.concatenate([acf, acf[:1]]) / (acf[0] + 1e-12)
     bpms = 60.0 * 1.001 ** np.arange(int(np.log(200 / 60) / np.log(1.001)) + 1)
     lags = C.FRAMES_PER_SECOND * 60.0 / bpms * up
-    score = np.interp(lags % (T * up), np.arange(T * up + 1), np.concatenate([acf, acf[:1]]))
+    grid = np.arange(T * up + 1)
+    score = sum(np.interp((k * lags) % (T * up), grid, acf) for k in (1, 2, 4, 8))
     score = np.maximum(score, 0.0) * np.exp(-0.5 * (np.log2(bpms / 120.0) / prior_octaves) ** 2)
     return float(bpms[int(np.argmax(score))])
 
 
-def estimate_key(audio: np.ndarray) -> int:
-    """Chroma of |STFT| (n_fft 4096, 65-2100 Hz) correlated with rotated Krumhansl-Kessler profiles -> 1..24."""
-    x = torch.from_numpy(np.concatenate([audio, audio]))
+def loop_chroma(audio: np.ndarray) -> np.ndarray:
+    """12-bin chroma of a loop: mean |STFT| (n_fft 4096) log-compressed, 65-2100 Hz, with the 3rd and 5th
+    harmonic images (a fifth and a major third above each note) partly removed."""
+    x = torch.from_numpy(np.concatenate([audio, audio, audio]))
     spec = torch.stft(x, n_fft=4096, hop_length=1024, window=torch.hann_window(4096), return_complex=True).abs().numpy()
+    m = spec.mean(axis=1)
+    m = np.log1p(100.0 * m / (m.max() + 1e-12))
     freqs = np.fft.rfftfreq(4096, 1.0 / C.SR)
     sel = (freqs >= 65) & (freqs <= 2100)
     pc = (np.round(12 * np.log2(freqs[sel] / 440.0)) + 69).astype(int) % 12
-    energy = spec[sel].sum(axis=1)
-    chroma = np.bincount(pc, weights=energy, minlength=12)
+    chroma = np.bincount(pc, weights=m[sel], minlength=12)
+    for h, w in ((3, 0.3), (5, 0.2)):
+        chroma = chroma - w * np.roll(chroma, int(round(12 * np.log2(h))) % 12)
+    return np.maximum(chroma, 0.0)
+
+
+def estimate_key(audio: np.ndarray) -> int:
+    """Loop chroma correlated with the 24 rotated Krumhansl-Kessler profiles -> key index 1..24."""
+    chroma = loop_chroma(audio)
     best, best_r = 0, -2.0
     for minor, prof in ((False, KK_MAJOR), (True, KK_MINOR)):
         for root in range(12):
@@ -117,6 +131,20 @@ def estimate_key(audio: np.ndarray) -> int:
             if r > best_r:
                 best, best_r = C.key_index(root, minor), r
     return best
+
+
+MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
+
+
+def in_scale_ratio(audio: np.ndarray, key: int) -> float:
+    """Share of the loop's chroma inside the requested key's diatonic scale (natural minor = relative
+    major's notes). Short loops often hold one or two chords, so a key *estimate* is ill-posed for them;
+    this asks only whether the notes agree with the request (7/12 = 0.58 for key-agnostic noise)."""
+    chroma = loop_chroma(audio)
+    root = (key - 1) % 12
+    tonic_major = root if key <= 12 else (root + 3) % 12
+    scale = [(tonic_major + d) % 12 for d in MAJOR_SCALE]
+    return float(chroma[scale].sum() / (chroma.sum() + 1e-12))
 
 
 def relative_of(key: int) -> int:
@@ -179,7 +207,9 @@ def main() -> None:
                "genMean": float(v.mean()), "realMean": float(real_v.mean())}
         if real.key:
             row.update(genKey=C.KEYS[estimate_key(audio)], realKey=C.KEYS[estimate_key(real.audio)],
-                       realGlKey=C.KEYS[estimate_key(real_gl)])
+                       realGlKey=C.KEYS[estimate_key(real_gl)],
+                       genInScale=in_scale_ratio(audio, real.key), realInScale=in_scale_ratio(real.audio, real.key),
+                       genInScaleOtherKey=in_scale_ratio(audio, 1 + (real.key - 1 + 6) % 24))
         rows.append(row)
         if i < args.wavs:
             name = f"gen{i:02d}_{bpm:.0f}bpm_{bars}bar_{C.KEYS[real.key].replace(' ', '')}.wav"
@@ -224,6 +254,10 @@ def main() -> None:
         if ex is not None:
             q[f"{name}Exact"] = ex
             q[f"{name}RelativeMajorMinor"] = rel
+    if keyed:
+        q["inScaleRatioGenerated"] = float(np.mean([r["genInScale"] for r in keyed]))
+        q["inScaleRatioRealLoops"] = float(np.mean([r["realInScale"] for r in keyed]))
+        q["inScaleRatioGeneratedTritoneAwayKey"] = float(np.mean([r["genInScaleOtherKey"] for r in keyed]))
     q["meanValueGenerated"] = float(np.mean([r["genMean"] for r in rows]))
     q["meanValueReal"] = float(np.mean([r["realMean"] for r in rows]))
     q["samplerSecondsPerClip (PyTorch, 1 thread)"] = round(t_gen / max(1, len(rows)), 2)

@@ -3,12 +3,21 @@
  * weights and sampler in PyTorch eager mode (training/parity/time_reference.py), measured in the
  * same run on the same machine and thread count. The peer needs Debian's python3-torch and the
  * training checkpoint (training/runs/, not in git); without them its column is empty and says why.
+ *
+ * Efficiency table: FLOPs per model call counted from the ONNX graph (bench/onnx-flops.ts) ÷ the
+ * measured time per call, against this machine's matrix-multiply ceiling measured with the same
+ * onnxruntime-node, options and thread count (a one-node MatMul graph on square float32 matrices).
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import ort from 'onnxruntime-node';
 import { GeneratePipeline, ModelRegistry, Runtime, representationFor } from '../src/index.ts';
-import type { BenchOptions, BenchResult } from './types.ts';
+import { ortSessionOptions } from '../src/runtime/session-config.ts';
+import { countFlops, matmulModel, parseOnnx } from './onnx-flops.ts';
+import type { Chart } from './plot.ts';
+import type { BenchOptions, BenchResult, BenchTable } from './types.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -27,7 +36,7 @@ function torchPeer(steps: number, sampler: string, guidance: number): { seconds?
         '--guidance',
         String(guidance),
         '--repeats',
-        '1',
+        '3',
         '--threads',
         String(os.availableParallelism()),
       ],
@@ -42,9 +51,146 @@ function torchPeer(steps: number, sampler: string, guidance: number): { seconds?
   }
 }
 
+const THREADS = 2;
+
+function sessionOptions(): Record<string, unknown> {
+  return ortSessionOptions('cpu', { intraOpThreads: THREADS }, 1);
+}
+
+/** Sorted times (ms) of `reps` calls after one warm-up call. */
+async function timeCalls(session: ort.InferenceSession, feeds: ort.InferenceSession.FeedsType, reps: number) {
+  await session.run(feeds);
+  const t: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await session.run(feeds);
+    t.push(performance.now() - t0);
+  }
+  return t.sort((a, b) => a - b);
+}
+
+const median = (sorted: number[]) => sorted[sorted.length >> 1]!;
+const gflops = (flops: number, ms: number) => flops / ms / 1e6;
+
+/** Best and median GFLOP/s of C = A·B for n × n float32 matrices, per size. */
+async function matmulCeiling(sizes: number[], reps: number) {
+  const out: Array<{ n: number; best: number; median: number }> = [];
+  for (const n of sizes) {
+    const session = await ort.InferenceSession.create(matmulModel(n), sessionOptions());
+    const a = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: n * n }, (_, i) => Math.sin(i)),
+      [n, n],
+    );
+    const b = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: n * n }, (_, i) => Math.cos(i)),
+      [n, n],
+    );
+    const t = await timeCalls(session, { A: a, B: b }, reps);
+    await session.release();
+    out.push({ n, best: gflops(2 * n ** 3, t[0]!), median: gflops(2 * n ** 3, median(t)) });
+  }
+  return out;
+}
+
+interface EfficiencyModel {
+  name: string;
+  file: string;
+  shapes: Record<string, number[]>;
+  /** ms per call measured inside the pipeline (worker messaging included), when known. */
+  pipelineMs?: number;
+}
+
+function feedsFor(
+  model: ReturnType<typeof parseOnnx>,
+  shapes: Record<string, number[]>,
+): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const inp of model.inputs) {
+    const dims = shapes[inp.name]!;
+    const n = dims.reduce((a, b) => a * b, 1);
+    feeds[inp.name] =
+      inp.elemType === 7
+        ? new ort.Tensor(
+            'int64',
+            BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 3)),
+            dims,
+          )
+        : new ort.Tensor(
+            'float32',
+            Float32Array.from({ length: n }, (_, i) => 0.5 + 0.4 * Math.sin(i * 0.37)),
+            dims,
+          );
+  }
+  return feeds;
+}
+
+const shapeText = (shapes: Record<string, number[]>) =>
+  Object.entries(shapes)
+    .map(([k, v]) => `${k} [${v.join(', ')}]`)
+    .join(', ');
+
+async function efficiency(models: EfficiencyModel[], quick: boolean): Promise<BenchTable> {
+  const sizes = quick ? [256, 512] : [1024, 1536, 2048];
+  const ceil = await matmulCeiling(sizes, quick ? 2 : 8);
+  const top = ceil.reduce((a, c) => (c.best > a.best ? c : a));
+  const topMedian = Math.max(...ceil.map((c) => c.median));
+  const rows: BenchResult['rows'] = ceil.map((c) => ({
+    model: `MatMul ${c.n} × ${c.n} float32 (ceiling${c === top ? ', best' : ''})`,
+    'GFLOP/call': Number(((2 * c.n ** 3) / 1e9).toFixed(3)),
+    'other MFLOP/call': '',
+    'ms/call best': Number(((2 * c.n ** 3) / c.best / 1e6).toFixed(2)),
+    'ms/call median': Number(((2 * c.n ** 3) / c.median / 1e6).toFixed(2)),
+    'GFLOP/s best': Number(c.best.toFixed(1)),
+    'GFLOP/s median': Number(c.median.toFixed(1)),
+    '% of ceiling': Number(((100 * c.best) / top.best).toFixed(1)),
+    'pipeline ms/call': '',
+  }));
+  const notes: string[] = [];
+  for (const m of models) {
+    const bytes = readFileSync(m.file);
+    const graph = parseOnnx(bytes);
+    const count = countFlops(graph, m.shapes);
+    const session = await ort.InferenceSession.create(bytes, sessionOptions());
+    const t = await timeCalls(session, feedsFor(graph, m.shapes), quick ? 2 : 12);
+    await session.release();
+    const best = gflops(count.matmulFlops, t[0]!);
+    rows.push({
+      model: `${m.name}: ${shapeText(m.shapes)}`,
+      'GFLOP/call': Number((count.matmulFlops / 1e9).toFixed(3)),
+      'other MFLOP/call': Number((count.otherFlops / 1e6).toFixed(2)),
+      'ms/call best': Number(t[0]!.toFixed(2)),
+      'ms/call median': Number(median(t).toFixed(2)),
+      'GFLOP/s best': Number(best.toFixed(1)),
+      'GFLOP/s median': Number(gflops(count.matmulFlops, median(t)).toFixed(1)),
+      '% of ceiling': Number(((100 * best) / top.best).toFixed(1)),
+      'pipeline ms/call': m.pipelineMs !== undefined ? Number(m.pipelineMs.toFixed(2)) : '',
+    });
+    const heavy = [...count.byOp]
+      .filter(([op]) => ['Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'Einsum'].includes(op))
+      .map(([op, v]) => `${op} ×${v.nodes} ${(v.flops / 1e6).toFixed(1)} M`)
+      .join(', ');
+    notes.push(`${m.name} (${graph.nodes.length} nodes, opset ${graph.opset}): ${heavy}.`);
+  }
+  const load = os.loadavg()[0]!;
+  notes.unshift(
+    `FLOPs are counted from the ONNX graph with the shapes shown (bench/onnx-flops.ts): 2 per multiply-add of Conv, ConvTranspose, MatMul, Gemm and Einsum ("GFLOP/call", used for GFLOP/s and % of ceiling). Elementwise ops, normalisations, softmax and bias adds count 1 FLOP per output element (per input element for reductions) in "other MFLOP/call", which is left out of GFLOP/s; shape-only ops count 0.`,
+    `Ceiling: onnxruntime-node ${ort.env.versions?.common ?? ''} MatMul of square float32 matrices, best of ${quick ? 2 : 8} calls per size after a warm-up; the best size (${top.n}: ${top.best.toFixed(1)} GFLOP/s best call; the highest median over sizes is ${topMedian.toFixed(1)} GFLOP/s) is 100 %. Models run with the pipeline's session options (${THREADS} intra-op threads, graph optimisation "all"); "% of ceiling" compares best with best, since other load only ever slows a call down (1-min load average at the end: ${load.toFixed(2)} on ${os.availableParallelism()} cores).`,
+    '"pipeline ms/call" is the mean model call inside GeneratePipeline during the timed generations above (worker thread, messaging and tensor copies included).',
+  );
+  return { title: 'Efficiency: model FLOPs ÷ wall time against the matrix-multiply ceiling', rows, notes };
+}
+
 export async function run(opts: BenchOptions): Promise<BenchResult> {
+  const loadAtStart = os.loadavg()[0]!;
   const registry = new ModelRegistry({ env: {} });
   let pack: Awaited<ReturnType<ModelRegistry['get']>>;
+  const heavyConv: EfficiencyModel = {
+    name: 'heavy-conv fixture (5 × Conv1d k=9)',
+    file: path.join(root, 'tests/fixtures/onnx/heavy-conv.onnx'),
+    shapes: { x: [1, 1, opts.quick ? 16384 : 65536] },
+  };
   try {
     pack = await registry.get('digits');
   } catch {
@@ -52,6 +198,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
       title: 'Generation: sonodiff vs PyTorch eager',
       rows: [],
       notes: ['The digits model is not installed.'],
+      tables: [await efficiency([heavyConv], opts.quick)],
     };
   }
   const runtime = new Runtime();
@@ -71,6 +218,8 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
   const decodeS = decodeTimes[decodeTimes.length >> 1]!;
   const rows: BenchResult['rows'] = [];
   const notes: string[] = [];
+  let pipelineCalls = 0;
+  let pipelineMs = 0;
   const configs = opts.quick
     ? [['dpmpp_2m', 4]]
     : [
@@ -94,6 +243,11 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
       const wall = (performance.now() - t0) / 1000;
       const model = (gen.modelStats().totalMs - before.totalMs) / 1000;
       if (r > 0 || opts.quick) times.push(wall);
+      if (r > 0 || opts.quick) {
+        const after = gen.modelStats();
+        pipelineCalls += after.calls - before.calls;
+        pipelineMs += after.totalMs - before.totalMs;
+      }
       if (r === 1 || opts.quick) {
         first = firstChunk;
         audioSeconds = frames / pack.manifest.sampleRate;
@@ -122,6 +276,28 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
   }
   await gen.dispose();
   await runtime.dispose();
+  // Efficiency: the shipped models at the shapes the pipelines feed them; in quick mode only the
+  // fixture (the smoke run checks the counter and the harness, not the numbers).
+  const effModels: EfficiencyModel[] = [heavyConv];
+  if (!opts.quick) {
+    effModels.unshift({
+      name: 'digits (CFG batch 2)',
+      file: pack.modelPath,
+      shapes: { sample: [2, 1, rep.rows, W], timestep: [2], class: [2] },
+      pipelineMs: pipelineCalls > 0 ? pipelineMs / pipelineCalls : undefined,
+    });
+    const denoiseFile = path.join(root, 'models/denoise/model.onnx');
+    if (existsSync(denoiseFile))
+      effModels.splice(1, 0, {
+        name: 'denoise (one 2 s window)',
+        file: denoiseFile,
+        shapes: { sample: [1, 2, 257, 256], timestep: [1], condition: [1, 2, 257, 256] },
+      });
+  }
+  const eff = await efficiency(effModels, opts.quick);
+  notes.push(
+    `PyTorch column: median of 3 runs after a warm-up in one python process; sonodiff: median of 3 after a warm-up. 1-min load average when the run started: ${loadAtStart.toFixed(2)} on ${os.availableParallelism()} cores (other jobs on the machine slow both sides, PyTorch's spinning thread pool most).`,
+  );
   notes.unshift(
     `Both sides use classifier-free guidance ${guidance} (batched cond + uncond in one call) and ${os.availableParallelism()} threads. sonodiff's time includes decoding the mel spectrogram to audio (mel inversion + 32 Griffin-Lim iterations), which the PyTorch column does not: "sampling" subtracts the separately timed decode (${(decodeS * 1000).toFixed(0)} ms) for a like-for-like comparison; "end-to-end" keeps it.`,
   );
@@ -129,5 +305,50 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     title: 'Generation: sonodiff (ONNX Runtime) vs PyTorch eager, same weights and sampler',
     rows,
     notes,
+    tables: [eff],
   };
+}
+
+const num = (v: string | number | undefined) => (typeof v === 'number' ? v : undefined);
+
+/** Speed-up over PyTorch eager per sampler setting, and model GFLOP/s against the MatMul ceiling. */
+export function charts(res: BenchResult): Chart[] {
+  const out: Chart[] = [];
+  const rows = res.rows.filter((r) => num(r['sampling speed-up']) !== undefined);
+  if (rows.length > 0)
+    out.push({
+      kind: 'bar',
+      file: 'speedup',
+      title: 'Generation speed vs PyTorch eager (same weights, sampler)',
+      subtitle: 'digits model, CFG batch 2; ratio of PyTorch time to sonodiff time (> 1: sonodiff faster)',
+      yLabel: 'speed-up (x)',
+      categories: rows.map((r) => `${r['sampler']} ${r['steps']} steps`),
+      series: [
+        { name: 'sampling (decode excluded)', values: rows.map((r) => num(r['sampling speed-up'])) },
+        {
+          name: 'end to end (Griffin-Lim decode in)',
+          values: rows.map((r) => num(r['end-to-end speed-up'])),
+        },
+      ],
+      ref: { value: 1, label: 'PyTorch eager' },
+    });
+  const eff = res.tables?.find((t) => t.title.startsWith('Efficiency'));
+  const models = eff?.rows.filter((r) => !String(r['model']).startsWith('MatMul')) ?? [];
+  const ceiling = eff?.rows.find((r) => String(r['model']).includes('best)'));
+  const top = num(ceiling?.['GFLOP/s best']);
+  if (models.length > 0 && top !== undefined)
+    out.push({
+      kind: 'bar',
+      file: 'efficiency',
+      title: 'Model throughput vs matrix-multiply ceiling',
+      subtitle: 'conv/matmul FLOPs counted from the ONNX graph / time per call, onnxruntime CPU, 2 threads',
+      yLabel: 'GFLOP/s',
+      categories: models.map((r) => String(r['model']).split(':')[0]!),
+      series: [
+        { name: 'best call', values: models.map((r) => num(r['GFLOP/s best'])) },
+        { name: 'median call', values: models.map((r) => num(r['GFLOP/s median'])) },
+      ],
+      ref: { value: top, label: `MatMul ceiling ${top} GFLOP/s` },
+    });
+  return out;
 }

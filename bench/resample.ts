@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { resample } from '../src/audio/resample.ts';
 import { type Converter, measureSweep, measureTones } from '../tests/audio-dsp/measure.ts';
+import type { Chart } from './plot.ts';
 import type { BenchOptions, BenchResult } from './types.ts';
 
 function testSignal(rate: number, seconds: number): Float32Array {
@@ -151,4 +152,30 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
       'sweep alias: linear sweep to 99.5 % of the input Nyquist, worst STFT frame power away from the sweep, dB re the sweep. The same measurement code runs on both outputs.',
     ],
   };
+}
+
+/** Speed against sox -v per conversion, for the high preset and the medium / fast ones. */
+export function charts(res: BenchResult): Chart[] {
+  const rows = res.rows.filter((r) => typeof r['speed vs sox (×)'] === 'number');
+  if (rows.length === 0) return [];
+  const pair = (r: BenchResult['rows'][number], i: number) => {
+    const v = Number(String(r['speed vs sox medium / fast (×)'] ?? '').split('/')[i]);
+    return Number.isFinite(v) ? v : undefined;
+  };
+  return [
+    {
+      kind: 'bar',
+      file: 'speed',
+      title: 'Resampling speed vs sox rate -v',
+      subtitle: 'sox wall time / sonodiff wall time on the same 60 s signal (> 1: sonodiff faster)',
+      yLabel: 'speed vs sox (x)',
+      categories: rows.map((r) => String(r['conversion'])),
+      series: [
+        { name: 'sonodiff high', values: rows.map((r) => r['speed vs sox (×)'] as number) },
+        { name: 'sonodiff medium', values: rows.map((r) => pair(r, 0)) },
+        { name: 'sonodiff fast', values: rows.map((r) => pair(r, 1)) },
+      ],
+      ref: { value: 1, label: 'sox -v' },
+    },
+  ];
 }

@@ -7,6 +7,7 @@
 import { SonodiffClient } from '../src/client/index.ts';
 import { ModelRegistry, Runtime } from '../src/index.ts';
 import { createServer } from '../src/server/index.ts';
+import type { Chart } from './plot.ts';
 import type { BenchOptions, BenchResult } from './types.ts';
 
 function pct(sorted: number[], p: number): number {
@@ -107,4 +108,27 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
       'Server and clients share this process; RSS per stream is the peak growth over the idle server divided by the number of streams.',
     ],
   };
+}
+
+const num = (v: string | number | undefined) => (typeof v === 'number' ? v : undefined);
+
+/** Frame latency (first frame and inter-frame gap, p50/p99) against the number of concurrent streams. */
+export function charts(res: BenchResult): Chart[] {
+  const rows = res.rows.filter((r) => typeof r['streams'] === 'number');
+  if (rows.length === 0) return [];
+  const series = (col: string) => ({ name: col.replace(/ ms$/, ''), values: rows.map((r) => num(r[col])) });
+  return [
+    {
+      kind: 'line',
+      file: 'latency',
+      title: 'Server: frame latency vs concurrent streams',
+      subtitle: 'digits model, loopback, pacing asap, at most 2 jobs at once',
+      xLabel: 'concurrent streams',
+      yLabel: 'ms',
+      categories: rows.map((r) => String(r['streams'])),
+      series: ['first frame p50 ms', 'first frame p99 ms', 'frame gap p50 ms', 'frame gap p99 ms'].map(
+        series,
+      ),
+    },
+  ];
 }

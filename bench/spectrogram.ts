@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { griffinLim, powerToDb, spectrogramToPng, stft, stftMagnitude } from '../src/spectrogram/index.ts';
+import type { Chart } from './plot.ts';
 import type { BenchOptions, BenchResult } from './types.ts';
 
 const SOURCE = path.resolve(import.meta.dirname, '../../shared/data/train/noise/blanket/rain.ogg');
@@ -245,4 +246,34 @@ print(ts[1][0], ts[1][1])`;
     rmSync(dir, { recursive: true, force: true });
   }
   return { title: 'Spectrogram: STFT throughput and Griffin-Lim', rows, notes };
+}
+
+/** A short label for a row that compares with a peer. */
+function peerLabel(c: string): string {
+  if (c.includes('PNG (same size')) return 'dB → PNG vs sox spectrogram';
+  if (c.includes('vs ffmpeg')) return 'dB → PNG vs ffmpeg showspectrumpic';
+  if (c.startsWith('torch')) return 'Griffin-Lim vs torch';
+  return c;
+}
+
+/** Peer time ÷ our time (wall and CPU) for every row that has a peer. */
+export function charts(res: BenchResult): Chart[] {
+  const rows = res.rows.filter((r) => typeof r['peer wall / ours'] === 'number');
+  if (rows.length === 0) return [];
+  const col = (k: string) => rows.map((r) => (typeof r[k] === 'number' ? (r[k] as number) : undefined));
+  return [
+    {
+      kind: 'bar',
+      file: 'speed',
+      title: 'Spectrogram and Griffin-Lim speed vs peers',
+      subtitle: 'peer time / sonodiff time (> 1: sonodiff faster)',
+      yLabel: 'peer / ours (x)',
+      categories: rows.map((r) => peerLabel(String(r['case']))),
+      series: [
+        { name: 'wall time', values: col('peer wall / ours') },
+        { name: 'CPU time', values: col('peer cpu / ours') },
+      ],
+      ref: { value: 1, label: 'peer' },
+    },
+  ];
 }

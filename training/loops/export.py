@@ -54,11 +54,11 @@ def manifest(params: int, quality: dict, training_cost: str, size: str) -> dict:
         "conditioning": {
             "tags": C.TAGS,
             "controls": {
-                "bpm": {"type": "number", "min": C.BPM_MIN, "max": C.BPM_MAX, "default": 120,
+                "bpm": {"type": "number", "min": C.BPM_MIN, "max": C.BPM_MAX, "default": 120, "guided": False,
                         "description": "controls[0] = (bpm - 70) / 110; never dropped for guidance"},
                 "key": {"type": "enum", "values": C.KEYS, "default": "any",
                         "description": "controls[1] = index / 24; 'any' (0) is the unconditional value"},
-                "bars": {"type": "integer", "min": C.BARS_MIN, "max": C.BARS_MAX, "default": 2,
+                "bars": {"type": "integer", "min": C.BARS_MIN, "max": C.BARS_MAX, "default": 2, "guided": False,
                          "description": "controls[2] = (bars - 1) / 3; never dropped for guidance"},
             },
         },
@@ -68,7 +68,7 @@ def manifest(params: int, quality: dict, training_cost: str, size: str) -> dict:
             "sigma_data": C.SIGMA_DATA, "sigma_schedule": "karras", "rho": 7.0, "prediction_type": "sample",
             "final_sigmas_type": "zero", "solver_order": 2,
         },
-        "defaults": {"sampler": "dpmpp_2m", "steps": C.DEFAULT_STEPS, "guidance": C.DEFAULT_GUIDANCE},
+        "defaults": {"sampler": "dpmpp_2m", "steps": C.DEFAULT_STEPS, "guidance": C.DEFAULT_GUIDANCE, "loop": True},
         "io": {
             "model": "model.onnx",
             "inputs": {"sample": "sample", "timestep": "timestep", "tags": "tags", "controls": "controls"},

@@ -64,6 +64,13 @@ export interface VocoderIo {
   input: string;
   /** Output name: float32 [B, 2, nFft/2+1, T], real and imaginary STFT with the pack's spectrogram settings. */
   output: string;
+  /**
+   * Hybrid decoding: Griffin-Lim projections (fast Griffin-Lim, momentum 0.99) applied to the
+   * vocoder's spectrum, started from its phase, towards the mel-inverted magnitude of the same mel,
+   * for the frame-to-frame phase consistency a feed-forward vocoder only approximates. Default 0:
+   * the vocoder's spectrum as it is.
+   */
+  refineIterations?: number;
 }
 
 export interface ModelIo {
@@ -250,6 +257,7 @@ export const manifestSchema = {
             model: { type: 'string', pattern: '^[^/\\\\][^\\\\]*\\.onnx$' },
             input: { type: 'string', minLength: 1 },
             output: { type: 'string', minLength: 1 },
+            refineIterations: { type: 'integer', minimum: 0, maximum: 1000 },
           },
         },
       },

@@ -9,6 +9,7 @@ import {
   type ComplexSpectrogram,
   circularGriffinLim,
   circularIstft,
+  griffinLim,
   istft,
   type ResolvedStft,
   type Spectrogram,
@@ -45,7 +46,27 @@ export function resolveDecoder(
   return requested as DecoderName;
 }
 
-/** Decodes one window of `frames` frames to `length` samples. */
+/** Momentum of the hybrid decoder's Griffin-Lim: fast Griffin-Lim, as the mel decoder's own. */
+const REFINE_MOMENTUM = 0.99;
+
+/**
+ * The hybrid decoder's target magnitude: the mel-inverted (NNLS) magnitude of the mel the vocoder
+ * was given. Not the vocoder's own |X|: its output is far from a consistent spectrum (the STFT of
+ * its iSTFT differs from it by a spectral convergence of ~0.8; the network is trained on the
+ * waveform, and overlap-add cancels much of its |X|), so Griffin-Lim towards |X| made LSD worse
+ * (see training/vocoder/README.md, measure_ts.ts).
+ */
+function refineTarget(rep: ModelRepresentation, mel: Float32Array, frames: number): Spectrogram {
+  const s = rep.spectrum?.(mel, frames);
+  if (s?.kind !== 'magnitude') throw new RangeError('refining a vocoder needs a mel representation');
+  return s.magnitude;
+}
+
+/**
+ * Decodes one window of `frames` frames to `length` samples. With a vocoder whose
+ * `refineIterations` k > 0 (the hybrid decoder), its spectrum is refined by k Griffin-Lim
+ * projections started from its phase.
+ */
 export async function decodeWindow(
   rep: ModelRepresentation,
   vocoder: NeuralVocoder | undefined,
@@ -55,8 +76,18 @@ export async function decodeWindow(
   seed: number,
 ): Promise<Float32Array> {
   if (vocoder === undefined) return rep.decode(x, frames, length, seed);
-  const spec = await vocoder.vocode(x.subarray(0, vocoder.nMels * frames), frames);
-  return istft(spec, { ...stftOf(rep), length });
+  const mel = x.subarray(0, vocoder.nMels * frames);
+  const spec = await vocoder.vocode(mel, frames);
+  const o = stftOf(rep);
+  const iterations = vocoder.refineIterations;
+  if (iterations === 0) return istft(spec, { ...o, length });
+  return griffinLim(refineTarget(rep, mel, frames), {
+    ...o,
+    iterations,
+    momentum: REFINE_MOMENTUM,
+    init: spec,
+    length,
+  }).signal;
 }
 
 /**
@@ -66,9 +97,9 @@ export async function decodeWindow(
  * - Griffin-Lim runs on a circular frame grid of that period, frames re-spaced by period/frames
  *   instead of hop: Griffin & Lim's (1984) time-scale modification, exact length, pitch kept.
  * - The vocoder gets the mel stretched (circularly interpolated) to round(period/hop) frames, so it
- *   renders the new timing with its own consistent phase; only the sub-hop remainder, a ratio of
- *   at most hop/(2·period) (≤ 0.6 % for the shortest loops, 0.23 % for one bar at 97 BPM, 16 kHz),
- *   is resampled, circularly.
+ *   renders the new timing with its own phase (refined, if asked, on that uniform frame grid);
+ *   only the sub-hop remainder, a ratio of at most hop/(2·period) (≤ 0.6 % for the shortest
+ *   loops, 0.23 % for one bar at 97 BPM, 16 kHz), is resampled, circularly.
  * - Waveform models (hop 1) are resampled circularly by their remainder alone.
  */
 export async function decodeLoop(
@@ -87,8 +118,20 @@ export async function decodeLoop(
     const mel = n === frames ? x : stretchCircular(x, rows, frames, n);
     // The vocoder is not circular: tiled three times it sees the wrap-around as context; the
     // middle copy's frames are the loop's.
-    const spec = await vocoder.vocode(tile(mel, rows, n, 3), 3 * n);
-    const loop = circularIstft(middleFrames(spec, n), o, n * o.hopLength);
+    const spec = middleFrames(await vocoder.vocode(tile(mel, rows, n, 3), 3 * n), n);
+    const iterations = vocoder.refineIterations;
+    // Refinement runs on the loop's own circular grid (uniform: n frames, period n·hop), so its
+    // projections make the spectrum consistent with exactly the periodic signal that is kept; it
+    // applies after a stretch too, since the vocoder rendered the new timing at the normal hop.
+    const loop =
+      iterations === 0
+        ? circularIstft(spec, o, n * o.hopLength)
+        : circularGriffinLim(refineTarget(rep, mel, n), o, {
+            period: n * o.hopLength,
+            iterations,
+            momentum: REFINE_MOMENTUM,
+            init: spec,
+          }).signal;
     return circularResample(loop, period, sampleRate);
   }
   const s = rep.spectrum?.(x, frames);

@@ -13,6 +13,8 @@ export class NeuralVocoder {
   /** Mel bands in, STFT bins out. */
   readonly nMels: number;
   readonly bins: number;
+  /** Griffin-Lim projections the decoder applies to the vocoder's spectrum (io.vocoder.refineIterations, default 0). */
+  readonly refineIterations: number;
   private readonly session: ModelSession;
 
   private constructor(session: ModelSession, io: VocoderIo, nMels: number, bins: number) {
@@ -20,6 +22,7 @@ export class NeuralVocoder {
     this.io = io;
     this.nMels = nMels;
     this.bins = bins;
+    this.refineIterations = io.refineIterations ?? 0;
   }
 
   /** Loads the pack's vocoder through `runtime`; undefined when the pack has none. */

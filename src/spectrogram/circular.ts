@@ -8,7 +8,7 @@
  * the loop gets exactly `period` samples and keeps its pitch (no resampling).
  */
 import { getFft } from './fft.ts';
-import type { GriffinLimResult } from './griffinlim.ts';
+import { checkInit, type GriffinLimResult, initialPhase } from './griffinlim.ts';
 import {
   type ComplexSpectrogram,
   type ResolvedStft,
@@ -25,10 +25,13 @@ export interface CircularGriffinLimOptions {
   /** Default 0.99 (fast Griffin-Lim); 0 = plain. */
   momentum?: number;
   /**
-   * Initial phase: uniform random from `seed` (default) or zero. (Not a given spectrum's phase: on
-   * a re-spaced grid that phase makes Griffin-Lim settle on a resampled — pitch-shifted — signal.)
+   * Initial phase: uniform random from `seed` (default), zero, or the phase of a complex spectrum
+   * of the magnitude's frames and bins (to refine a spectrum such as a neural vocoder's; its
+   * magnitude is not used). A given phase belongs on the grid it was made for, the uniform one
+   * (period = frames·hop): on a re-spaced grid it makes Griffin-Lim settle on a resampled —
+   * pitch-shifted — signal; start those from random phase.
    */
-  init?: 'random' | 'zeros';
+  init?: 'random' | 'zeros' | ComplexSpectrogram;
   /** Seed of the initial-phase generator. Default 0. */
   seed?: number;
   onIteration?: (iteration: number, spectralConvergence: number) => void;
@@ -185,18 +188,6 @@ export function circularIstft(
   return new CircularFrames(o, spec.frames, period).synthesise(spec);
 }
 
-/** mulberry32, as griffinLim's initial phases. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A loop of exactly `period` samples whose circular STFT magnitude on the even grid matches
  * `magnitude` (frames × bins, amplitude). Same update and momentum as griffinLim.
@@ -221,25 +212,15 @@ export function circularGriffinLim(
     throw new RangeError(`momentum must be a number ≥ 0, got ${momentum}`);
   const seed = options.seed ?? 0;
   if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
+  const init = options.init ?? 'random';
+  checkInit(init, frames, bins);
   const grid = new CircularFrames(o, frames, options.period);
 
   const mag = magnitude.data;
   const n = frames * bins;
   const cosA = new Float32Array(n);
   const sinA = new Float32Array(n);
-  const init = options.init ?? 'random';
-  if (init === 'random') {
-    const rnd = mulberry32(seed);
-    for (let i = 0; i < n; i++) {
-      const a = 2 * Math.PI * rnd();
-      cosA[i] = Math.cos(a);
-      sinA[i] = Math.sin(a);
-    }
-  } else if (init === 'zeros') {
-    cosA.fill(1);
-  } else {
-    throw new RangeError(`init must be 'random' or 'zeros'`);
-  }
+  initialPhase(init, seed, cosA, sinA);
   const prevRe = new Float32Array(n);
   const prevIm = new Float32Array(n);
   const spec: ComplexSpectrogram = { frames, bins, re: new Float32Array(n), im: new Float32Array(n) };

@@ -9,18 +9,24 @@ import {
   forEachFrame,
   istft,
   istftLength,
+  type ResolvedStft,
   resolveStft,
   type Spectrogram,
   type StftOptions,
 } from './stft.ts';
 
-export interface GriffinLimOptions extends StftOptions {
+/** Griffin-Lim's own settings, next to the STFT's (given as options or already resolved). */
+export interface GriffinLimSettings {
   /** Default 32. */
   iterations?: number;
   /** Default 0.99; 0 gives plain Griffin-Lim. Values above 1 may diverge. */
   momentum?: number;
-  /** Initial phase: uniform random from `seed` (default), or zero. */
-  init?: 'random' | 'zeros';
+  /**
+   * Initial phase: uniform random from `seed` (default), zero, or the phase of a complex spectrum
+   * with the magnitude's frames and bins (e.g. a neural vocoder's output, to refine it: its
+   * magnitude is not used, `magnitude` stays the target; bins where it is 0 start at phase 0).
+   */
+  init?: 'random' | 'zeros' | ComplexSpectrogram;
   /** Seed of the initial-phase generator. Default 0. */
   seed?: number;
   /** Output length in samples (as torch.istft's `length`). */
@@ -28,6 +34,8 @@ export interface GriffinLimOptions extends StftOptions {
   /** Called after each iteration with its spectral convergence. */
   onIteration?: (iteration: number, spectralConvergence: number) => void;
 }
+
+export interface GriffinLimOptions extends StftOptions, GriffinLimSettings {}
 
 export interface GriffinLimResult {
   signal: Float32Array;
@@ -50,11 +58,68 @@ function mulberry32(seed: number): () => number {
   };
 }
 
+/** Throws unless `init` is 'random', 'zeros' or a complex spectrum of frames × bins. */
+export function checkInit(init: unknown, frames: number, bins: number): void {
+  if (init === 'random' || init === 'zeros') return;
+  if (init === null || typeof init !== 'object')
+    throw new RangeError(`init must be 'random', 'zeros' or a ComplexSpectrogram`);
+  const s = init as ComplexSpectrogram;
+  if (!(s.re instanceof Float32Array) || !(s.im instanceof Float32Array))
+    throw new TypeError('init must be a ComplexSpectrogram (Float32Array re, im)');
+  if (
+    s.frames !== frames ||
+    s.bins !== bins ||
+    s.re.length !== frames * bins ||
+    s.im.length !== frames * bins
+  )
+    throw new RangeError(
+      `init spectrum must be ${frames} frames × ${bins} bins like the magnitude, got ${s.frames} × ${s.bins}`,
+    );
+}
+
+/** Fills the unit phasors (cos, sin) of the initial phase. */
+export function initialPhase(
+  init: 'random' | 'zeros' | ComplexSpectrogram,
+  seed: number,
+  cosA: Float32Array,
+  sinA: Float32Array,
+): void {
+  const n = cosA.length;
+  if (init === 'random') {
+    const rnd = mulberry32(seed);
+    for (let i = 0; i < n; i++) {
+      const a = 2 * Math.PI * rnd();
+      cosA[i] = Math.cos(a);
+      sinA[i] = Math.sin(a);
+    }
+  } else if (init === 'zeros') {
+    cosA.fill(1);
+    sinA.fill(0);
+  } else {
+    const { re, im } = init;
+    for (let i = 0; i < n; i++) {
+      const r = re[i]!;
+      const m = im[i]!;
+      const norm = Math.sqrt(r * r + m * m);
+      if (norm > 0 && Number.isFinite(norm)) {
+        cosA[i] = r / norm;
+        sinA[i] = m / norm;
+      } else {
+        cosA[i] = 1;
+        sinA[i] = 0;
+      }
+    }
+  }
+}
+
 /** Estimates a signal whose STFT magnitude matches `magnitude` (frames × bins, amplitude). */
-export function griffinLim(magnitude: Spectrogram, options: GriffinLimOptions): GriffinLimResult {
+export function griffinLim(
+  magnitude: Spectrogram,
+  options: GriffinLimOptions | (ResolvedStft & GriffinLimSettings),
+): GriffinLimResult {
   if (magnitude === null || typeof magnitude !== 'object' || !(magnitude.data instanceof Float32Array))
     throw new TypeError('magnitude must be a Spectrogram');
-  const o = resolveStft(options);
+  const o = 'bins' in options ? options : resolveStft(options);
   const { frames, bins } = magnitude;
   if (bins !== o.bins) throw new RangeError(`magnitude has ${bins} bins, but nFft ${o.nFft} needs ${o.bins}`);
   if (magnitude.data.length !== frames * bins || frames < 1)
@@ -66,7 +131,7 @@ export function griffinLim(magnitude: Spectrogram, options: GriffinLimOptions): 
   if (!(Number.isFinite(momentum) && momentum >= 0))
     throw new RangeError(`momentum must be a number ≥ 0, got ${momentum}`);
   const init = options.init ?? 'random';
-  if (init !== 'random' && init !== 'zeros') throw new RangeError(`init must be 'random' or 'zeros'`);
+  checkInit(init, frames, bins);
   if (options.length !== undefined && !(Number.isInteger(options.length) && options.length >= 0))
     throw new RangeError(`length must be a non-negative integer, got ${options.length}`);
   const seed = options.seed ?? 0;
@@ -77,16 +142,7 @@ export function griffinLim(magnitude: Spectrogram, options: GriffinLimOptions): 
   // Unit phasors of the current phase estimate.
   const cosA = new Float32Array(n);
   const sinA = new Float32Array(n);
-  if (init === 'random') {
-    const rnd = mulberry32(seed);
-    for (let i = 0; i < n; i++) {
-      const a = 2 * Math.PI * rnd();
-      cosA[i] = Math.cos(a);
-      sinA[i] = Math.sin(a);
-    }
-  } else {
-    cosA.fill(1);
-  }
+  initialPhase(init, seed, cosA, sinA);
   const prevRe = new Float32Array(n);
   const prevIm = new Float32Array(n);
   const specRe = new Float32Array(n);

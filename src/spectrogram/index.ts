@@ -20,7 +20,12 @@ export {
   powerToDb,
 } from './compress.ts';
 export { Fft, getFft } from './fft.ts';
-export { type GriffinLimOptions, type GriffinLimResult, griffinLim } from './griffinlim.ts';
+export {
+  type GriffinLimOptions,
+  type GriffinLimResult,
+  type GriffinLimSettings,
+  griffinLim,
+} from './griffinlim.ts';
 export {
   type Colormap,
   colormapTable,

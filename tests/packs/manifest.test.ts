@@ -104,6 +104,15 @@ describe('vocoder, structural controls and loop packs', () => {
       x.io.vocoder = { model: 'v.onnx', input: 'mel', output: 'spec' };
     });
     expect(manifestIssues(w)).toEqual(['io.vocoder needs representation mel, not waveform']);
+    // refineIterations: Griffin-Lim projections on the vocoder's spectrum, a non-negative integer.
+    const r = read('tiny-mel-vocoder');
+    r.io.vocoder!.refineIterations = 4;
+    expect(manifestIssues(r)).toEqual([]);
+    for (const bad of [-1, 1.5, '4']) {
+      Object.assign(r.io.vocoder!, { refineIterations: bad });
+      expect(manifestIssues(r)).toHaveLength(1);
+      expect(manifestIssues(r)[0]).toMatch(/^io\.vocoder\.refineIterations /);
+    }
   });
 
   it('checks that the vocoder file exists inside the pack', async () => {

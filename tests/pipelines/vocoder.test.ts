@@ -12,6 +12,7 @@ import {
   decodeWindow,
   float32Tensor,
   GeneratePipeline,
+  griffinLim,
   istft,
   loadPack,
   type ModelPack,
@@ -20,6 +21,8 @@ import {
   Runtime,
   representationFor,
   type SessionOptions,
+  type Spectrogram,
+  stftMagnitude,
 } from '../../src/index.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -60,6 +63,15 @@ afterAll(async () => {
   await runtime.dispose();
   rmSync(tmp, { recursive: true, force: true });
 });
+
+/** The fixture pack with io.vocoder.refineIterations set. */
+function refinedPack(refineIterations: number): ModelPack {
+  const io = pack.manifest.io;
+  return {
+    ...pack,
+    manifest: { ...pack.manifest, io: { ...io, vocoder: { ...io.vocoder!, refineIterations } } },
+  };
+}
 
 async function collect(
   it: AsyncIterable<AudioChunk>,
@@ -177,6 +189,86 @@ describe('neural vocoder', () => {
       const { audio } = await collect(withVocoder.generate({ className: 'c', seconds, loop: true, seed: 3 }));
       expect(audio.length).toBe(Math.round(seconds * 8000));
       expect(audio.every(Number.isFinite)).toBe(true);
+    }
+  });
+
+  it('refines the vocoder’s spectrum by Griffin-Lim with io.vocoder.refineIterations', async () => {
+    const rep = representationFor(pack.manifest);
+    const o = rep.stft!;
+    const tone = new Float32Array(2048).map((_, i) => 0.3 * Math.sin(i * 0.2) + 0.1 * Math.sin(i * 1.3));
+    const x = rep.encode(tone);
+    const frames = x.length / rep.rows;
+    const length = rep.samples(frames);
+    // The target magnitude is the mel-inverted one; spectral convergence of the audio against it.
+    const target = (rep.spectrum!(x, frames) as { magnitude: Spectrogram }).magnitude;
+    const sc = (audio: Float32Array) => {
+      const m = stftMagnitude(audio, o);
+      expect(m.frames).toBe(frames);
+      let e = 0;
+      let n = 0;
+      for (let i = 0; i < m.data.length; i++) {
+        e += (m.data[i]! - target.data[i]!) ** 2;
+        n += target.data[i]! ** 2;
+      }
+      return Math.sqrt(e / n);
+    };
+    const plainVoc = (await NeuralVocoder.load(pack, runtime, { device: 'cpu' }))!;
+    const refined = (await NeuralVocoder.load(refinedPack(8), runtime, { device: 'cpu' }))!;
+    try {
+      expect(plainVoc.refineIterations).toBe(0);
+      expect(refined.refineIterations).toBe(8);
+      const a0 = await decodeWindow(rep, plainVoc, x, frames, length, 0);
+      const a8 = await decodeWindow(rep, refined, x, frames, length, 0);
+      expect(a8.length).toBe(length);
+      expect(a8.every(Number.isFinite)).toBe(true);
+      expect(sc(a8)).toBeLessThan(0.5 * sc(a0));
+      // Deterministic, independent of the seed (no random phase), and exactly Griffin-Lim from
+      // the vocoder's spectrum.
+      expect(same(a8, await decodeWindow(rep, refined, x, frames, length, 99))).toBe(true);
+      const spec = await refined.vocode(x, frames);
+      const want = griffinLim(target, { ...o, iterations: 8, momentum: 0.99, init: spec, length }).signal;
+      expect(same(a8, want)).toBe(true);
+
+      // Loops: refined on the circular grid, still rotation-equivariant (no seam position).
+      const n = 32;
+      const loop = new Float32Array(16 * n);
+      for (let r = 0; r < 16; r++) loop.set(x.subarray(r * frames, r * frames + n), r * n);
+      const k = 7;
+      const rolled = new Float32Array(loop.length);
+      for (let r = 0; r < 16; r++)
+        for (let f = 0; f < n; f++) rolled[r * n + ((f + k) % n)] = loop[r * n + f]!;
+      const l0 = await decodeLoop(rep, plainVoc, loop, n, n * 64, 0, 8000);
+      const la = await decodeLoop(rep, refined, loop, n, n * 64, 0, 8000);
+      const lb = await decodeLoop(rep, refined, rolled, n, n * 64, 0, 8000);
+      expect(la.length).toBe(n * 64);
+      expect(same(la, l0)).toBe(false);
+      let err = 0;
+      let peak = 0;
+      for (let i = 0; i < la.length; i++) {
+        err = Math.max(err, Math.abs(lb[(i + k * 64) % la.length]! - la[i]!));
+        peak = Math.max(peak, Math.abs(la[i]!));
+      }
+      expect(err).toBeLessThan(1e-4 * peak);
+    } finally {
+      await plainVoc.dispose();
+      await refined.dispose();
+    }
+    // Through the pipeline: windows and loops (with and without a stretch), deterministic.
+    const p = await GeneratePipeline.load(refinedPack(4), runtime, { device: 'cpu' });
+    try {
+      const a = await collect(p.generate({ className: 'b', seconds: 1, seed: 7 }));
+      const b = await collect(p.generate({ className: 'b', seconds: 1, seed: 7 }));
+      const v = await collect(withVocoder.generate({ className: 'b', seconds: 1, seed: 7 }));
+      expect(a.audio.length).toBe(8000);
+      expect(same(a.audio, b.audio)).toBe(true);
+      expect(same(a.audio, v.audio)).toBe(false);
+      for (const seconds of [0.25, 0.256]) {
+        const { audio } = await collect(p.generate({ className: 'c', seconds, loop: true, seed: 3 }));
+        expect(audio.length).toBe(Math.round(seconds * 8000));
+        expect(audio.every(Number.isFinite)).toBe(true);
+      }
+    } finally {
+      await p.dispose();
     }
   });
 

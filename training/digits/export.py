@@ -88,7 +88,8 @@ def manifest(params: int, quality: dict, training_cost: str) -> dict:
             "summary": (
                 "Class-conditional EDM diffusion of 1.02 s log-mel spectrograms (64 Slaney mels, 8 kHz) of the spoken "
                 "digits zero..nine, with classifier-free guidance (null class 10). The ONNX graph is the "
-                "preconditioned denoiser D(x; sigma, class) -> x0. Audio via Griffin-Lim until a vocoder exists."
+                "preconditioned denoiser D(x; sigma, class) -> x0. Audio via the pack's neural vocoder (vocoder.onnx, "
+                "io.vocoder, training/vocoder) when present, else Griffin-Lim."
             ),
             "data": [
                 "Free Spoken Digit Dataset (Jakobovski/free-spoken-digit-dataset): 6 speakers x 10 digits x takes 5-49 "
@@ -183,9 +184,17 @@ def main() -> None:
         "unresolved, see training/digits/preview.py); 'seven' is the weakest digit; 8 kHz only"
     )
     man = manifest(count_parameters(model.precond.model), quality, cost)
-    (C.PACK_DIR / "sonodiff.json").write_text(json.dumps(man, indent=2) + "\n")
+    # The vocoder (training/vocoder/export.py) is exported separately: keep its io.vocoder block and
+    # the README's "## Vocoder" section across a re-export of the diffusion model.
+    man_path, readme_path = C.PACK_DIR / "sonodiff.json", C.PACK_DIR / "README.md"
+    old_vocoder = json.loads(man_path.read_text())["io"].get("vocoder") if man_path.exists() else None
+    if old_vocoder is not None and (C.PACK_DIR / old_vocoder["model"]).exists():
+        man["io"]["vocoder"] = old_vocoder
+    old_readme = readme_path.read_text() if readme_path.exists() else ""
+    vocoder_section = old_readme[old_readme.index("\n## Vocoder"):] if "\n## Vocoder" in old_readme else ""
+    man_path.write_text(json.dumps(man, indent=2) + "\n")
     size = onnx_path.stat().st_size
-    (C.PACK_DIR / "README.md").write_text(readme(man, size, checks))
+    readme_path.write_text(readme(man, size, checks) + vocoder_section)
     print(f"wrote {onnx_path} ({size / 1e6:.2f} MB) and sonodiff.json", flush=True)
 
 

@@ -117,7 +117,14 @@ export function registerDemo(program: Command, ctx: CliContext): void {
             force: true,
             metadata: {
               software: 'sonodiff',
-              comment: JSON.stringify({ model: 'loops', tags: ['drums', 'bass'], bpm, key: 'A minor', bars, seed: 7 }),
+              comment: JSON.stringify({
+                model: 'loops',
+                tags: ['drums', 'bass'],
+                bpm,
+                key: 'A minor',
+                bars,
+                seed: 7,
+              }),
               loops: [{ start: 0, end: frames }],
               acid: { tempo: bpm, beats: bars * 4, meter: [4, 4], stretch: true },
             },

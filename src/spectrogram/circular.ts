@@ -8,7 +8,12 @@
  * the loop gets exactly `period` samples and keeps its pitch (no resampling).
  */
 import { getFft } from './fft.ts';
-import { checkInit, type GriffinLimResult, initialPhase } from './griffinlim.ts';
+import {
+  checkGriffinLim,
+  type GriffinLimGrid,
+  type GriffinLimResult,
+  iterateGriffinLim,
+} from './griffinlim.ts';
 import {
   type ComplexSpectrogram,
   type ResolvedStft,
@@ -53,7 +58,7 @@ function checkGrid(frames: number, period: number): void {
 }
 
 /** The grid, window and squared-window envelope of one (frames, period) layout, reused across iterations. */
-class CircularFrames {
+class CircularFrames implements GriffinLimGrid {
   readonly frames: number;
   readonly period: number;
   private readonly o: ResolvedStft;
@@ -197,73 +202,10 @@ export function circularGriffinLim(
   stft: StftOptions | ResolvedStft,
   options: CircularGriffinLimOptions,
 ): GriffinLimResult {
-  if (magnitude === null || typeof magnitude !== 'object' || !(magnitude.data instanceof Float32Array))
-    throw new TypeError('magnitude must be a Spectrogram');
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
   const o = 'bins' in stft ? stft : resolveStft(stft);
-  const { frames, bins } = magnitude;
-  if (bins !== o.bins) throw new RangeError(`magnitude has ${bins} bins, but nFft ${o.nFft} needs ${o.bins}`);
-  if (magnitude.data.length !== frames * bins || frames < 1)
-    throw new RangeError(`magnitude must hold frames × bins = ${frames * bins} values, frames ≥ 1`);
-  const iterations = options.iterations ?? 32;
-  if (!Number.isInteger(iterations) || iterations < 0)
-    throw new RangeError(`iterations must be a non-negative integer, got ${iterations}`);
-  const momentum = options.momentum ?? 0.99;
-  if (!(Number.isFinite(momentum) && momentum >= 0))
-    throw new RangeError(`momentum must be a number ≥ 0, got ${momentum}`);
-  const seed = options.seed ?? 0;
-  if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
-  const init = options.init ?? 'random';
-  checkInit(init, frames, bins);
-  const grid = new CircularFrames(o, frames, options.period);
-
-  const mag = magnitude.data;
-  const n = frames * bins;
-  const cosA = new Float32Array(n);
-  const sinA = new Float32Array(n);
-  initialPhase(init, seed, cosA, sinA);
-  const prevRe = new Float32Array(n);
-  const prevIm = new Float32Array(n);
-  const spec: ComplexSpectrogram = { frames, bins, re: new Float32Array(n), im: new Float32Array(n) };
-  let magNorm = 0;
-  for (let i = 0; i < n; i++) magNorm += mag[i]! * mag[i]!;
-  magNorm = Math.sqrt(magNorm);
-
-  const sc = new Float64Array(iterations + 1);
-  const gamma = momentum / (1 + momentum);
-  let signal: Float32Array = new Float32Array(0);
-  for (let it = 0; it <= iterations; it++) {
-    for (let i = 0; i < n; i++) {
-      spec.re[i] = mag[i]! * cosA[i]!;
-      spec.im[i] = mag[i]! * sinA[i]!;
-    }
-    signal = grid.synthesise(spec);
-    let err = 0;
-    const last = it === iterations;
-    grid.analyse(signal, (f, re, im) => {
-      const base = f * bins;
-      for (let k = 0; k < bins; k++) {
-        const i = base + k;
-        const cr = re[k]!;
-        const ci = im[k]!;
-        const d = Math.sqrt(cr * cr + ci * ci) - mag[i]!;
-        err += d * d;
-        if (last) continue;
-        const ur = cr - gamma * prevRe[i]!;
-        const ui = ci - gamma * prevIm[i]!;
-        prevRe[i] = cr;
-        prevIm[i] = ci;
-        const norm = Math.sqrt(ur * ur + ui * ui);
-        if (norm > 1e-16) {
-          cosA[i] = ur / norm;
-          sinA[i] = ui / norm;
-        } else {
-          cosA[i] = 1;
-          sinA[i] = 0;
-        }
-      }
-    });
-    sc[it] = magNorm > 0 ? Math.sqrt(err) / magNorm : 0;
-    options.onIteration?.(it, sc[it]!);
-  }
-  return { signal, spectralConvergence: sc };
+  const settings = checkGriffinLim(magnitude, o, options);
+  const grid = new CircularFrames(o, magnitude.frames, options.period);
+  const { signal, spectralConvergence } = iterateGriffinLim(magnitude, settings, grid, options.onIteration);
+  return { signal, spectralConvergence };
 }

@@ -112,31 +112,52 @@ export function initialPhase(
   }
 }
 
-/** Estimates a signal whose STFT magnitude matches `magnitude` (frames × bins, amplitude). */
-export function griffinLim(
+/**
+ * One frame layout Griffin-Lim iterates on: resynthesis of a spectrum, and analysis of a signal
+ * frame by frame (the ordinary STFT here, the circular one in circular.ts).
+ */
+export interface GriffinLimGrid {
+  synthesise(spec: ComplexSpectrogram): Float32Array;
+  analyse(signal: Float32Array, visit: (frame: number, re: Float64Array, im: Float64Array) => void): void;
+}
+
+/** Validates the magnitude against the STFT and Griffin-Lim's own settings; returns them resolved. */
+export function checkGriffinLim(
   magnitude: Spectrogram,
-  options: GriffinLimOptions | (ResolvedStft & GriffinLimSettings),
-): GriffinLimResult {
+  o: ResolvedStft,
+  settings: GriffinLimSettings,
+): Required<Pick<GriffinLimSettings, 'iterations' | 'momentum' | 'init' | 'seed'>> {
   if (magnitude === null || typeof magnitude !== 'object' || !(magnitude.data instanceof Float32Array))
     throw new TypeError('magnitude must be a Spectrogram');
-  const o = 'bins' in options ? options : resolveStft(options);
   const { frames, bins } = magnitude;
   if (bins !== o.bins) throw new RangeError(`magnitude has ${bins} bins, but nFft ${o.nFft} needs ${o.bins}`);
   if (magnitude.data.length !== frames * bins || frames < 1)
     throw new RangeError(`magnitude must hold frames × bins = ${frames * bins} values, frames ≥ 1`);
-  const iterations = options.iterations ?? 32;
+  const iterations = settings.iterations ?? 32;
   if (!Number.isInteger(iterations) || iterations < 0)
     throw new RangeError(`iterations must be a non-negative integer, got ${iterations}`);
-  const momentum = options.momentum ?? 0.99;
+  const momentum = settings.momentum ?? 0.99;
   if (!(Number.isFinite(momentum) && momentum >= 0))
     throw new RangeError(`momentum must be a number ≥ 0, got ${momentum}`);
-  const init = options.init ?? 'random';
+  const init = settings.init ?? 'random';
   checkInit(init, frames, bins);
-  if (options.length !== undefined && !(Number.isInteger(options.length) && options.length >= 0))
-    throw new RangeError(`length must be a non-negative integer, got ${options.length}`);
-  const seed = options.seed ?? 0;
+  const seed = settings.seed ?? 0;
   if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
+  return { iterations, momentum, init, seed };
+}
 
+/**
+ * The iteration itself on any grid. Returns the last signal, the convergence history and the
+ * last magnitude·phase spectrum (so a caller can resynthesise it at another length).
+ */
+export function iterateGriffinLim(
+  magnitude: Spectrogram,
+  settings: ReturnType<typeof checkGriffinLim>,
+  grid: GriffinLimGrid,
+  onIteration?: (iteration: number, spectralConvergence: number) => void,
+): GriffinLimResult & { spec: ComplexSpectrogram } {
+  const { frames, bins } = magnitude;
+  const { iterations, momentum, init, seed } = settings;
   const mag = magnitude.data;
   const n = frames * bins;
   // Unit phasors of the current phase estimate.
@@ -145,27 +166,23 @@ export function griffinLim(
   initialPhase(init, seed, cosA, sinA);
   const prevRe = new Float32Array(n);
   const prevIm = new Float32Array(n);
-  const specRe = new Float32Array(n);
-  const specIm = new Float32Array(n);
-  const spec: ComplexSpectrogram = { frames, bins, re: specRe, im: specIm };
+  const spec: ComplexSpectrogram = { frames, bins, re: new Float32Array(n), im: new Float32Array(n) };
   let magNorm = 0;
   for (let i = 0; i < n; i++) magNorm += mag[i]! * mag[i]!;
   magNorm = Math.sqrt(magNorm);
 
-  // The istft output must be long enough that its STFT has exactly `frames` frames again.
-  const innerLength = istftLength(frames, o);
   const sc = new Float64Array(iterations + 1);
   const gamma = momentum / (1 + momentum);
   let signal: Float32Array = new Float32Array(0);
   for (let it = 0; it <= iterations; it++) {
     for (let i = 0; i < n; i++) {
-      specRe[i] = mag[i]! * cosA[i]!;
-      specIm[i] = mag[i]! * sinA[i]!;
+      spec.re[i] = mag[i]! * cosA[i]!;
+      spec.im[i] = mag[i]! * sinA[i]!;
     }
-    signal = istft(spec, { ...o, length: innerLength });
+    signal = grid.synthesise(spec);
     let err = 0;
     const last = it === iterations;
-    forEachFrame(signal, o, (f, re, im) => {
+    grid.analyse(signal, (f, re, im) => {
       const base = f * bins;
       for (let k = 0; k < bins; k++) {
         const i = base + k;
@@ -189,11 +206,38 @@ export function griffinLim(
       }
     });
     sc[it] = magNorm > 0 ? Math.sqrt(err) / magNorm : 0;
-    options.onIteration?.(it, sc[it]!);
+    onIteration?.(it, sc[it]!);
   }
+  return { signal, spectralConvergence: sc, spec };
+}
+
+/** Estimates a signal whose STFT magnitude matches `magnitude` (frames × bins, amplitude). */
+export function griffinLim(
+  magnitude: Spectrogram,
+  options: GriffinLimOptions | (ResolvedStft & GriffinLimSettings),
+): GriffinLimResult {
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+  const o = 'bins' in options ? options : resolveStft(options);
+  const settings = checkGriffinLim(magnitude, o, options);
+  if (options.length !== undefined && !(Number.isInteger(options.length) && options.length >= 0))
+    throw new RangeError(`length must be a non-negative integer, got ${options.length}`);
+  // The istft output must be long enough that its STFT has exactly `frames` frames again.
+  const innerLength = istftLength(magnitude.frames, o);
+  const grid: GriffinLimGrid = {
+    synthesise: (spec) => istft(spec, { ...o, length: innerLength }),
+    analyse: (signal, visit) => {
+      forEachFrame(signal, o, visit);
+    },
+  };
+  const { signal, spectralConvergence, spec } = iterateGriffinLim(
+    magnitude,
+    settings,
+    grid,
+    options.onIteration,
+  );
   // spec still holds the last magnitude·phase: resynthesise at the requested length, which may
   // reach into the final half-frame that the inner length leaves out.
   if (options.length !== undefined && options.length !== signal.length)
-    signal = istft(spec, { ...o, length: options.length });
-  return { signal, spectralConvergence: sc };
+    return { signal: istft(spec, { ...o, length: options.length }), spectralConvergence };
+  return { signal, spectralConvergence };
 }

@@ -169,6 +169,30 @@ def seam_ratio_audio(audio: np.ndarray) -> float:
     return float(max(d[T - 1], d[T]) / (np.median(d[2:-2]) + 1e-8))
 
 
+def seam_vs_beats(audio: np.ndarray, beats: int) -> float:
+    """Junction change over the median change at the loop's other beat boundaries (same measure as seam_ratio_audio).
+
+    A loop starts on a downbeat, so its seam carries an onset like any beat; comparing with the clip's other beats
+    asks whether the seam is a larger jump than the music itself makes there.
+    """
+    lm = front_end().log_mel(torch.from_numpy(np.concatenate([audio, audio]))).numpy()
+    n = len(audio)
+    d = np.abs(np.diff(lm, axis=1)).mean(axis=0)
+
+    def at(pos: float) -> float:
+        f = int(round(pos / C.HOP))
+        return float(max(d[f - 1], d[f]))
+
+    others = [at(k * n / beats) for k in range(1, beats)]
+    return at(n) / (float(np.median(others)) + 1e-8)
+
+
+def click_percentile(audio: np.ndarray) -> float:
+    """Share of the clip's sample-to-sample steps smaller than the wrap step |x[0] - x[-1]| (1.0 = the largest: a click)."""
+    steps = np.abs(np.diff(audio))
+    return float(np.mean(steps < abs(float(audio[0]) - float(audio[-1]))))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", default=None)
@@ -204,6 +228,8 @@ def main() -> None:
                "genBpm": estimate_bpm(audio), "realBpm": estimate_bpm(real.audio), "realGlBpm": estimate_bpm(real_gl),
                "genSeamMel": seam_ratio_mel(v.numpy()), "realSeamMel": seam_ratio_mel(real_v.numpy()),
                "genSeamAudio": seam_ratio_audio(audio), "realSeamAudio": seam_ratio_audio(real.audio),
+               "genSeamVsBeats": seam_vs_beats(audio, bars * 4), "realSeamVsBeats": seam_vs_beats(real.audio, bars * 4),
+               "genClickPercentile": click_percentile(audio), "realClickPercentile": click_percentile(real.audio),
                "genMean": float(v.mean()), "realMean": float(real_v.mean())}
         if real.key:
             row.update(genKey=C.KEYS[estimate_key(audio)], realKey=C.KEYS[estimate_key(real.audio)],
@@ -247,6 +273,11 @@ def main() -> None:
         "seamAudioRatioMedian": float(np.median([r["genSeamAudio"] for r in rows])),
         "seamAudioPass(<=1)": float(np.mean([r["genSeamAudio"] <= 1 for r in rows])),
         "seamAudioRatioMedianRealLoops": float(np.median([r["realSeamAudio"] for r in rows])),
+        "seamVsBeatsMedian": float(np.median([r["genSeamVsBeats"] for r in rows])),
+        "seamVsBeatsPass(<=1)": float(np.mean([r["genSeamVsBeats"] <= 1 for r in rows])),
+        "seamVsBeatsMedianRealLoops": float(np.median([r["realSeamVsBeats"] for r in rows])),
+        "clickPercentileMedian": float(np.median([r["genClickPercentile"] for r in rows])),
+        "clickPercentileMax": float(np.max([r["genClickPercentile"] for r in rows])),
         "keyedClips": len(keyed),
     }
     for name, field in (("key", "genKey"), ("keyRealLoops", "realKey"), ("keyRealLoopsGriffinLim", "realGlKey")):

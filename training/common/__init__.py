@@ -1,1 +1,1 @@
-"""Shared parts of the sonodiff training recipes: EDM diffusion, features, data, UNet, export."""
+"""Shared parts of the sonodiff training recipes: EDM diffusion, features, data, UNet, EMA/checkpoints, export."""

@@ -8,6 +8,7 @@ self-attention at the lowest resolution, Fourier noise embedding, class embeddin
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -36,17 +37,24 @@ class FourierEmbedding(nn.Module):
         return torch.cat([torch.cos(args), torch.sin(args)], dim=1)
 
 
+def conv3x3(cin: int, cout: int) -> nn.Module:
+    return nn.Conv2d(cin, cout, 3, padding=1)
+
+
 class ResBlock(nn.Module):
-    def __init__(self, cin: int, cout: int, emb_dim: int, dropout: float = 0.0):
+    """`conv(cin, cout)` builds the two 3x3 convolutions (the loops UNet passes its circular-in-time CConv)."""
+
+    def __init__(self, cin: int, cout: int, emb_dim: int, dropout: float = 0.0,
+                 conv: Callable[[int, int], nn.Module] = conv3x3):
         super().__init__()
         self.norm1 = nn.GroupNorm(_groups(cin), cin)
-        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.conv1 = conv(cin, cout)
         self.emb = nn.Linear(emb_dim, cout * 2)  # scale and shift (FiLM)
         self.norm2 = nn.GroupNorm(_groups(cout), cout)
         self.drop = nn.Dropout(dropout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
-        nn.init.zeros_(self.conv2.weight)
-        nn.init.zeros_(self.conv2.bias)
+        self.conv2 = conv(cout, cout)
+        for p in self.conv2.parameters():  # zero-initialised residual branch, whatever the conv wraps
+            nn.init.zeros_(p)
         self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:

@@ -8,13 +8,13 @@ reaches --minutes (or --max-steps). Uses one thread.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import time
 
 import torch
 
 from ..common.edm import EDMPrecond, edm_loss
+from ..common.ema import load_ema_model, load_train_state, make_ema, update_ema
 from ..common.unet import UNet2D, count_parameters
 from . import config as C
 from .dataset import example, load_cache, normalise, split_indices
@@ -25,10 +25,7 @@ def build_model() -> EDMPrecond:
 
 
 def load_ema(path=None) -> EDMPrecond:
-    ck = torch.load(path or C.RUN_DIR / "checkpoint.pt")
-    model = build_model()
-    model.load_state_dict(ck["ema"])
-    return model.eval()
+    return load_ema_model(path or C.RUN_DIR / "checkpoint.pt", lambda ck: build_model())[0]
 
 
 def main() -> None:
@@ -46,18 +43,14 @@ def main() -> None:
     cache = load_cache()
     train_idx, _ = split_indices(cache)
     model = build_model()
-    ema = copy.deepcopy(model).eval()
-    for p in ema.parameters():
-        p.requires_grad_(False)
+    ema = make_ema(model)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.99))
     state = {"step": 0, "seconds": 0.0, "losses": []}
     ck_path = C.RUN_DIR / "checkpoint.pt"
     gen = torch.Generator().manual_seed(1234)
     if ck_path.exists():
         ck = torch.load(ck_path)
-        model.load_state_dict(ck["model"])
-        ema.load_state_dict(ck["ema"])
-        opt.load_state_dict(ck["opt"])
+        load_train_state(ck, model, ema, opt)
         state = ck["state"]
         gen.set_state(ck["gen"])
         torch.set_rng_state(ck["rng"])
@@ -92,10 +85,7 @@ def main() -> None:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        decay = min(args.ema, (1 + state["step"]) / (10 + state["step"]))
-        with torch.no_grad():
-            for pe, pm in zip(ema.parameters(), model.parameters()):
-                pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
+        update_ema(ema, model, args.ema, state["step"])
         state["step"] += 1
         now = time.time()
         state["seconds"] += now - t_prev

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..common.edm import EDMPrecond
-from ..common.unet import Attention, FourierEmbedding, _groups
+from ..common.unet import Attention, FourierEmbedding, ResBlock, _groups
 from . import config as C
 
 GRID_CH = 5
@@ -39,26 +39,6 @@ class CConv(nn.Module):
         if self.p:
             x = torch.cat([x[..., -self.p :], x, x[..., : self.p]], dim=-1)
         return self.conv(x)
-
-
-class ResBlock(nn.Module):
-    def __init__(self, cin: int, cout: int, emb_dim: int):
-        super().__init__()
-        self.norm1 = nn.GroupNorm(_groups(cin), cin)
-        self.conv1 = CConv(cin, cout)
-        self.emb = nn.Linear(emb_dim, cout * 2)
-        self.norm2 = nn.GroupNorm(_groups(cout), cout)
-        self.conv2 = CConv(cout, cout)
-        nn.init.zeros_(self.conv2.conv.weight)
-        nn.init.zeros_(self.conv2.conv.bias)
-        self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
-
-    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
-        h = self.conv1(F.silu(self.norm1(x)))
-        scale, shift = self.emb(emb).unsqueeze(-1).unsqueeze(-1).chunk(2, dim=1)
-        h = self.norm2(h) * (1 + scale) + shift
-        h = self.conv2(F.silu(h))
-        return (self.skip(x) + h) / math.sqrt(2.0)
 
 
 def bpm_of(controls: torch.Tensor) -> torch.Tensor:
@@ -99,23 +79,23 @@ class LoopUNet(nn.Module):
         for lvl, c in enumerate(channels):
             blocks = nn.ModuleList()
             for _ in range(num_res_blocks):
-                blocks.append(ResBlock(ch, c, emb_dim))
+                blocks.append(ResBlock(ch, c, emb_dim, conv=CConv))
                 ch = c
                 skips.append(ch)
             self.down.append(blocks)
             if lvl < len(channels) - 1:
                 self.downsample.append(CConv(ch, ch, 3, stride=(2, 1)))
                 skips.append(ch)
-        self.mid1 = ResBlock(ch, ch, emb_dim)
+        self.mid1 = ResBlock(ch, ch, emb_dim, conv=CConv)
         self.mid_attn = Attention(ch, attn_heads)
-        self.mid2 = ResBlock(ch, ch, emb_dim)
+        self.mid2 = ResBlock(ch, ch, emb_dim, conv=CConv)
         self.mid_attn2 = Attention(ch, attn_heads)
         self.up = nn.ModuleList()
         self.upsample = nn.ModuleList()
         for lvl, c in reversed(list(enumerate(channels))):
             blocks = nn.ModuleList()
             for _ in range(num_res_blocks + 1):
-                blocks.append(ResBlock(ch + skips.pop(), c, emb_dim))
+                blocks.append(ResBlock(ch + skips.pop(), c, emb_dim, conv=CConv))
                 ch = c
             self.up.append(blocks)
             if lvl > 0:

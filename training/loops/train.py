@@ -13,7 +13,6 @@ Works on torch 1.13 (CPU) and 2.x (CUDA, bf16 autocast).
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import platform
 import time
@@ -22,16 +21,10 @@ from pathlib import Path
 import torch
 
 from ..common.edm import edm_loss
+from ..common.ema import load_ema_model, load_train_state, make_ema, torch_load, update_ema
 from . import config as C
 from .dataset import LoopBatches
 from .model import build_model, count_parameters
-
-
-def torch_load(path, map_location="cpu"):
-    try:
-        return torch.load(path, map_location=map_location, weights_only=False)
-    except TypeError:  # very old torch without weights_only
-        return torch.load(path, map_location=map_location)
 
 
 PART_BYTES = 15 * 2**20  # the GPU box returns files of at most 16 MiB: EMA weights travel in parts
@@ -70,9 +63,7 @@ def load_ema(run_dir: str | Path) -> tuple[torch.nn.Module, dict]:
         for name in meta["parts"]:
             ema.update(torch_load(run / name))
         ck = {"ema": ema, "state": meta["state"], "hp": meta["hp"], "args": meta["args"]}
-    model = build_model(ck["state"]["size"])
-    model.load_state_dict(ck["ema"])
-    return model.eval(), ck
+    return load_ema_model(ck, lambda ck: build_model(ck["state"]["size"]))
 
 
 def main() -> None:
@@ -108,18 +99,14 @@ def main() -> None:
         torch.backends.cudnn.allow_tf32 = True
 
     model = build_model(args.size).to(dev)
-    ema = copy.deepcopy(model).eval()
-    for p in ema.parameters():
-        p.requires_grad_(False)
+    ema = make_ema(model)
     opt = torch.optim.Adam(model.parameters(), lr=hp["lr"], betas=(0.9, 0.99))
     state = {"step": 0, "seconds": 0.0, "losses": [], "size": args.size, "items": 0, "sessions": []}
     if ck_path.exists():
         ck = torch_load(ck_path)
         if ck["state"]["size"] != args.size:
             raise SystemExit(f"{ck_path} is a --size {ck['state']['size']} run")
-        model.load_state_dict(ck["model"])
-        ema.load_state_dict(ck["ema"])
-        opt.load_state_dict(ck["opt"])
+        load_train_state(ck, model, ema, opt)
         state = ck["state"]
         print(f"resumed at step {state['step']} ({state['seconds'] / 60:.1f} min)", flush=True)
     session = {"device": torch.cuda.get_device_name(0) if dev.type == "cuda" else f"cpu ({platform.processor() or platform.machine()}, {args.threads} thread(s) + {workers} data worker(s))",
@@ -165,10 +152,7 @@ def main() -> None:
         loss.float().backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        decay = min(hp["ema"], (1 + state["step"]) / (10 + state["step"]))
-        with torch.no_grad():
-            for pe, pm in zip(ema.parameters(), model.parameters()):
-                pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
+        update_ema(ema, model, hp["ema"], state["step"])
         state["step"] += 1
         state["items"] += x0.shape[0]
         run_loss += float(loss.detach())

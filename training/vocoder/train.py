@@ -12,13 +12,13 @@ held-out clips. Writes training/runs/vocoder/train_summary.json at the end.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import math
 import time
 
 import torch
 
+from ..common.ema import load_ema_model, load_train_state, make_ema, update_ema
 from . import config as C
 from .data import batch, load_fsdd, split
 from .dsp import FrontEnd, lsd
@@ -36,10 +36,8 @@ def recipe() -> dict:
 
 
 def load_ema(path=None, device: str = "cpu") -> Vocoder:
-    ck = torch.load(path or C.RUN_DIR / "checkpoint.pt", map_location=device)
-    model = Vocoder(**ck["config"]) if "config" in ck else build_model()
-    model.load_state_dict(ck["ema"])
-    return model.eval()
+    build = lambda ck: Vocoder(**ck["config"]) if "config" in ck else build_model()  # noqa: E731
+    return load_ema_model(path or C.RUN_DIR / "checkpoint.pt", build, map_location=device)[0]
 
 
 @torch.no_grad()
@@ -106,16 +104,12 @@ def main() -> None:
     fe = FrontEnd(dev)
     crit = VocoderLoss(fe)
     model = build_model().to(dev)
-    ema = copy.deepcopy(model).eval()
-    for p in ema.parameters():
-        p.requires_grad_(False)
+    ema = make_ema(model)
     opt = torch.optim.AdamW(model.parameters(), lr=C.LR, betas=(0.8, 0.99), weight_decay=0.01)
     state = {"step": 0, "seconds": 0.0, "valid": [], "losses": []}
     gen = torch.Generator().manual_seed(1234)
     if ck is not None:
-        model.load_state_dict(ck["model"])
-        ema.load_state_dict(ck["ema"])
-        opt.load_state_dict(ck["opt"])
+        load_train_state(ck, model, ema, opt)
         state = ck["state"]
         gen.set_state(ck["gen"])
         torch.set_rng_state(ck["rng"])
@@ -165,10 +159,7 @@ def main() -> None:
         gn = torch.nn.utils.clip_grad_norm_(model.parameters(), C.GRAD_CLIP)
         if torch.isfinite(gn):
             opt.step()
-        with torch.no_grad():
-            d = min(C.EMA, (1 + state["step"]) / (10 + state["step"]))
-            for pe, pm in zip(ema.parameters(), model.parameters()):
-                pe.mul_(d).add_(pm.detach(), alpha=1 - d)
+        update_ema(ema, model, C.EMA, state["step"])
         state["step"] += 1
         step_times.append(time.time() - t_step)
         run["loss"] += float(loss)

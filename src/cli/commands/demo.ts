@@ -12,7 +12,7 @@ import { toMono } from '../../audio/mix.ts';
 import { readAudio } from '../../audio/read.ts';
 import { resampleAudio } from '../../audio/resample.ts';
 import type { PcmAudio } from '../../audio/types.ts';
-import { writeWavFile } from '../../audio/wav-write.ts';
+import { type WavMetadataInput, writeWavFile } from '../../audio/wav-write.ts';
 import { isSonodiffError } from '../../errors.ts';
 import { estoi, siSdr, stoi } from '../../metrics/index.ts';
 import { ModelRegistry } from '../../packs/index.ts';
@@ -52,53 +52,62 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       const report: Record<string, unknown> = { output: dir };
       const wrote = (f: string) => ctx.log(`  wrote ${path.relative(ctx.io.cwd, f)}`);
       const registry = new ModelRegistry({ env: ctx.io.env });
+      // Each model step runs only when its pack is installed; a missing pack is noted, not fatal.
+      const step = async (key: string, run: () => Promise<Record<string, unknown>>) => {
+        try {
+          report[key] = await run();
+        } catch (err) {
+          if (!isSonodiffError(err) || err.code !== 'ERR_MODEL') throw err;
+          ctx.log(`  skipped: ${err.message}`);
+          report[key] = { skipped: err.message };
+        }
+      };
+      const writeGenerated = async (
+        file: string,
+        sampleRate: number,
+        audio: Float32Array,
+        metadata: WavMetadataInput,
+      ) => {
+        await writeWavFile(
+          file,
+          { sampleRate, channels: [audio] },
+          { encoding: 'float32', force: true, metadata: { software: 'sonodiff', ...metadata } },
+        );
+        wrote(file);
+      };
 
       // 1. Generation: a spoken digit from the digits model.
       ctx.log('1. generate: the digit "seven" with the digits model');
-      try {
+      await step('generate', async () => {
         const pack = await registry.get('digits');
         const gen = await GeneratePipeline.load(pack, ctx.runtime, { device: flags.device });
         const t0 = performance.now();
         const [audio] = await collectMono(gen.generate({ className: 'seven', seed: 42, signal: ctx.signal }));
         const secs = (performance.now() - t0) / 1000;
-        const file = path.join(dir, 'digit-seven_s42.wav');
-        await writeWavFile(
-          file,
-          { sampleRate: pack.manifest.sampleRate, channels: [audio!] },
-          {
-            encoding: 'float32',
-            force: true,
-            metadata: {
-              software: 'sonodiff',
-              comment: JSON.stringify({ model: 'digits', class: 'seven', seed: 42 }),
-            },
-          },
-        );
-        wrote(file);
-        report['generate'] = {
+        await writeGenerated(path.join(dir, 'digit-seven_s42.wav'), pack.manifest.sampleRate, audio!, {
+          comment: JSON.stringify({ model: 'digits', class: 'seven', seed: 42 }),
+        });
+        await gen.dispose();
+        return {
           model: 'digits',
           device: gen.device,
           seconds: audio!.length / pack.manifest.sampleRate,
           elapsedSeconds: secs,
         };
-        await gen.dispose();
-      } catch (err) {
-        if (!isSonodiffError(err) || err.code !== 'ERR_MODEL') throw err;
-        ctx.log(`  skipped: ${err.message}`);
-        report['generate'] = { skipped: err.message };
-      }
+      });
 
       // 1b. A seamless two-bar loop from the loops model, tagged for a DAW (tempo, loop points).
       ctx.log('1b. generate: a 2-bar 120 BPM A-minor loop (drums, bass) with the loops model');
-      try {
+      await step('loop', async () => {
         const pack = await registry.get('loops');
         const gen = await GeneratePipeline.load(pack, ctx.runtime, { device: flags.device });
         const bpm = 120;
         const bars = 2;
+        const tags = ['drums', 'bass'];
         const t0 = performance.now();
         const [audio] = await collectMono(
           gen.generate({
-            tags: ['drums', 'bass'],
+            tags,
             controls: { bpm, key: 'A minor', bars },
             seconds: (bars * 4 * 60) / bpm,
             loop: true,
@@ -108,30 +117,18 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         );
         const secs = (performance.now() - t0) / 1000;
         const frames = audio!.length;
-        const file = path.join(dir, `loop_${bpm}bpm_a-minor_${bars}bars_s7.wav`);
-        await writeWavFile(
-          file,
-          { sampleRate: pack.manifest.sampleRate, channels: [audio!] },
+        await writeGenerated(
+          path.join(dir, `loop_${bpm}bpm_a-minor_${bars}bars_s7.wav`),
+          pack.manifest.sampleRate,
+          audio!,
           {
-            encoding: 'float32',
-            force: true,
-            metadata: {
-              software: 'sonodiff',
-              comment: JSON.stringify({
-                model: 'loops',
-                tags: ['drums', 'bass'],
-                bpm,
-                key: 'A minor',
-                bars,
-                seed: 7,
-              }),
-              loops: [{ start: 0, end: frames }],
-              acid: { tempo: bpm, beats: bars * 4, meter: [4, 4], stretch: true },
-            },
+            comment: JSON.stringify({ model: 'loops', tags, bpm, key: 'A minor', bars, seed: 7 }),
+            loops: [{ start: 0, end: frames }],
+            acid: { tempo: bpm, beats: bars * 4, meter: [4, 4], stretch: true },
           },
         );
-        wrote(file);
-        report['loop'] = {
+        await gen.dispose();
+        return {
           model: 'loops',
           device: gen.device,
           seconds: frames / pack.manifest.sampleRate,
@@ -139,19 +136,14 @@ export function registerDemo(program: Command, ctx: CliContext): void {
           seamJump: round(Math.abs(audio![frames - 1]! - audio![0]!), 4),
           elapsedSeconds: round(secs),
         };
-        await gen.dispose();
-      } catch (err) {
-        if (!isSonodiffError(err) || err.code !== 'ERR_MODEL') throw err;
-        ctx.log(`  skipped: ${err.message}`);
-        report['loop'] = { skipped: err.message };
-      }
+      });
 
       // 2. Denoising: a noisy speech sample, scored against its clean original.
       ctx.log('2. denoise: samples/speech-16k-noisy-5db.wav with the denoise model');
       const clean = (await readAudio(path.join(samplesDir, 'speech-16k.wav'))).audio.channels[0]!;
       const noisyRead = await readAudio(path.join(samplesDir, 'speech-16k-noisy-5db.wav'));
       const noisy = noisyRead.audio.channels[0]!;
-      try {
+      await step('denoise', async () => {
         const pack = await registry.get('denoise');
         const den = await DenoisePipeline.load(pack, ctx.runtime, { device: flags.device });
         const t0 = performance.now();
@@ -160,7 +152,8 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         const file = path.join(dir, 'speech-denoised.wav');
         await writeWavFile(file, { sampleRate: 16000, channels: [out!] }, { encoding: 'pcm16', force: true });
         wrote(file);
-        report['denoise'] = {
+        await den.dispose();
+        return {
           model: 'denoise',
           device: den.device,
           siSdrIn: round(siSdr(clean, noisy)),
@@ -169,12 +162,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
           estoiOut: round(estoi(clean, out!, 16000), 3),
           realTimeFactor: round(noisy.length / 16000 / secs, 1),
         };
-        await den.dispose();
-      } catch (err) {
-        if (!isSonodiffError(err) || err.code !== 'ERR_MODEL') throw err;
-        ctx.log(`  skipped: ${err.message}`);
-        report['denoise'] = { skipped: err.message };
-      }
+      });
 
       // 3. The audio core: spectrograms, Griffin-Lim from magnitude alone, loudness and resampling.
       ctx.log('3. analyse: spectrograms, Griffin-Lim reconstruction, loudness, resampling');

@@ -27,6 +27,7 @@ export {
   fadeOut,
   normalizePeak,
   remix,
+  softLimit,
   standardMixMatrix,
   toMono,
   toStereo,

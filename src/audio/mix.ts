@@ -189,6 +189,28 @@ export function normalizePeak(
   return { audio: applyGain(audio, 10 ** (gainDb / 20)), gainDb };
 }
 
+const BELOW_ONE = 1 - 2 ** -24;
+
+/**
+ * Soft limiter, in place: samples below `threshold` (linear, default 0.89 ≈ −1 dBFS) pass untouched;
+ * above it the excess is bent by tanh so |y| approaches but never reaches 1, with no kink at the
+ * threshold. Memoryless, so it can run chunk by chunk on a stream and keeps a seamless loop seamless.
+ */
+export function softLimit(x: Float32Array, threshold = 0.89): Float32Array {
+  if (!(x instanceof Float32Array)) throw new TypeError('x must be a Float32Array');
+  if (!(threshold > 0 && threshold < 1))
+    throw new RangeError(`threshold must be in (0, 1), got ${threshold}`);
+  const room = 1 - threshold;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    const a = Math.abs(v);
+    // tanh rounds to 1 for large excess; the cap is the largest float32 below 1.
+    if (a > threshold)
+      x[i] = Math.sign(v) * Math.min(BELOW_ONE, threshold + room * Math.tanh((a - threshold) / room));
+  }
+  return x;
+}
+
 export type FadeCurve = 'linear' | 'equal-power' | 'exponential';
 
 /** Dynamic range of the exponential curve: it rises 60 dB over the fade. */

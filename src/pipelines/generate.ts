@@ -4,6 +4,8 @@
  * audio (Griffin-Lim or the pack's neural vocoder) and yielded chunk by chunk. Seamless loops are
  * sampled with the sampler's loop mode and decoded circularly to an exact length (loop-plan.ts).
  */
+
+import { softLimit } from '../audio/mix.ts';
 import type { PcmAudio } from '../audio/types.ts';
 import type { ModelPack } from '../packs/index.ts';
 import type { ModelSession, Runtime, SessionOptions } from '../runtime/index.ts';
@@ -49,6 +51,11 @@ export interface GenerateOptions extends RunOptions {
   inpaint?: { audio: PcmAudio; start: number; end: number };
   /** How far from `init` to move: 0 = unchanged, 1 = ignore it. */
   strength?: number;
+  /**
+   * Soft-limit generated audio so peaks stay inside ±1 (softLimit, transparent below −1 dBFS).
+   * Default true; false yields the decoder's raw level.
+   */
+  limit?: boolean;
 }
 
 export class GeneratePipeline extends ModelPipeline {
@@ -120,6 +127,9 @@ export class GeneratePipeline extends ModelPipeline {
     const loop = !options.inpaint && (options.loop ?? (m.defaults.loop === true && !options.continueFrom));
     if (loop && options.continueFrom) throw new RangeError('a loop cannot continue given audio');
     const loopPlan = loop ? planLoop(m, rep, options) : undefined;
+    if (options.limit !== undefined && typeof options.limit !== 'boolean')
+      throw new TypeError(`limit must be a boolean, got ${typeof options.limit}`);
+    const limit = options.limit !== false;
     const seconds = options.seconds ?? m.defaults.seconds ?? rep.samples(W) / rate;
     if (!(seconds > 0 && seconds <= 3600))
       throw new RangeError(`seconds must be in (0, 3600], got ${seconds}`);
@@ -231,7 +241,9 @@ export class GeneratePipeline extends ModelPipeline {
         padded.set(out);
         out = padded;
       }
-      audio = out.slice();
+      // A mel model's level follows its training data: keep peaks inside full scale rather than
+      // hand a DAW (or an integer WAV) samples past ±1.
+      audio = limit ? softLimit(out.slice()) : out.slice();
       const chunk: AudioChunk = {
         sampleRate: rate,
         channels: [audio],
@@ -306,7 +318,8 @@ export class GeneratePipeline extends ModelPipeline {
       ...(options.signal ? { signal: options.signal } : {}),
       onEvent: (e) => options.onEvent?.({ ...e, window: 0 }),
     });
-    const regenerated = await decodeWindow(rep, vocoder, result.x, frames, rep.samples(frames), seed);
+    const raw = await decodeWindow(rep, vocoder, result.x, frames, rep.samples(frames), seed);
+    const regenerated = options.limit === false ? raw : softLimit(raw);
     const out = original.slice();
     const fade = Math.min(Math.round(0.01 * rate), Math.floor((s1 - s0) / 4));
     for (let i = s0; i < s1; i++) {

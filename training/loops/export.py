@@ -84,7 +84,7 @@ def manifest(params: int, quality: dict, training_cost: str, size: str) -> dict:
                 "with classifier-free guidance over tags+key. The ONNX graph is the preconditioned x0-denoiser; the "
                 "network is circular in time and computes a beat/bar phase grid from the bpm control. A loop of `bars` "
                 "bars at `bpm` is T = round(bars*4*60/bpm*62.5 / 4)*4 frames (exactly T*256 samples; the effective tempo "
-                "is bars*240*16000/(T*256)). Decode circularly (tile 3x, keep the middle)."
+                "is bars*240*16000/(T*256)). Decode with circular Griffin-Lim (frames wrap around the loop), so the end runs into the start."
             ),
             "data": [
                 "Procedurally composed loops (training/loops/compose.py, generated on the fly): 4/4, 1-4 bars, 70-180 BPM, "
@@ -108,6 +108,20 @@ def manifest(params: int, quality: dict, training_cost: str, size: str) -> dict:
             "quality": quality,
         },
     }
+
+
+def limitations(q: dict) -> str:
+    """A measured statement of what the model does not do, from the evaluation figures."""
+    gen, other = q.get("inScaleRatioGenerated"), q.get("inScaleRatioGeneratedTritoneAwayKey")
+    if not isinstance(gen, float) or not isinstance(other, float):
+        return ""
+    if gen - other < 0.02:
+        return (f"**Limitation (measured):** key conditioning is not learned at this size and training budget: the in-scale "
+                f"share of generated loops is {gen:.3f} for the requested key and {other:.3f} for the key a tritone away, "
+                f"and the detected key matches the request in {q.get('keyExact', 0):.0%} of clips. Tempo, bar length "
+                f"and seamless looping follow the request.")
+    return (f"Key: in-scale share {gen:.3f} for the requested key against {other:.3f} for the key a tritone away "
+            f"(real loops {q.get('inScaleRatioRealLoops')}).")
 
 
 def readme(man: dict, size_bytes: int, checks: dict, speed: dict) -> str:
@@ -145,10 +159,18 @@ ONNX vs PyTorch in onnxruntime-node: max abs diff {max(c["maxAbsDiff"] for c in 
 Speed (onnxruntime-node, this machine): {json.dumps(speed)}.
 
 ## Measured quality
-`/usr/bin/python3 -m training.loops.evaluate` (PyTorch reference sampler, circular Griffin-Lim decode): tempo by
-onset autocorrelation (fraction within ±2 % of the request), seam flux ratio (wrap-point spectral change ÷ median
-frame-to-frame change; ≤ 1 passes), key by chroma × Krumhansl profiles. The same estimators on real composed loops
-are the reference for what each estimator can reach.
+`/usr/bin/python3 -m training.loops.evaluate` (PyTorch reference sampler, fast Griffin-Lim on the circular STFT):
+- tempo: metrical-comb onset autocorrelation, fraction within ±2 % of the request (Acc1) and also at ×2, ½, 3, ⅓ (Acc2);
+- seam: log-mel change across the wrap point over the clip's median frame-to-frame change (`seamMel`, `seamAudio`;
+  ≤ 1 passes) and over the median change at the loop's other beat boundaries (`seamVsBeats`). A loop starts on a
+  downbeat, so real composed loops fail the first test too (their wrap carries the bar's first drum hit);
+- click: the steepest sample step within ±0.5 ms of the wrap over the median of the same at the other beat boundaries
+  (`clickVsBeats`);
+- key: chroma × Krumhansl profiles (exact and relative), and the share of chroma energy in the requested key's scale
+  (`inScaleRatio…`) beside the same share for the key a tritone away.
+The same estimators on real composed loops show what each estimator can reach.
+
+{limitations(card["quality"])}
 
 | measure | value |
 |---|---|

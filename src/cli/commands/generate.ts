@@ -34,6 +34,7 @@ interface GenerateFlags {
   key?: string;
   loop?: boolean;
   decoder?: DecoderName;
+  limit: boolean;
   steps?: number;
   sampler?: string;
   guidance?: number;
@@ -95,6 +96,7 @@ export function registerGenerate(program: Command, ctx: CliContext): void {
     .option('-t, --tags <list>', 'comma-separated tags from the model vocabulary (e.g. drums,bass)', tagList)
     .option('--loop', 'make a seamless loop (default for loop models)')
     .option('--no-loop', 'make a one-shot clip even with a loop model')
+    .option('--no-limit', "keep the decoder's raw level (peaks may pass full scale; default: soft-limited)")
     .option(
       '--decoder <name>',
       'mel decoder: vocoder (default when the model has one) or griffinlim',
@@ -201,6 +203,7 @@ export function registerGenerate(program: Command, ctx: CliContext): void {
             ...(flags.sampler !== undefined ? { sampler: flags.sampler } : {}),
             ...(flags.guidance !== undefined ? { guidance: flags.guidance } : {}),
             loop,
+            limit: flags.limit,
             ...(flags.decoder !== undefined ? { decoder: flags.decoder } : {}),
             ...(init ? { init, strength: flags.strength ?? m.defaults.strength ?? 0.6 } : {}),
           };
@@ -233,6 +236,7 @@ export function registerGenerate(program: Command, ctx: CliContext): void {
               ...(Object.keys(controls).length ? { controls } : {}),
               ...(loop ? { loop: true } : {}),
               ...(decoder !== undefined ? { decoder } : {}),
+              ...(flags.limit ? {} : { limit: false }),
               ...(flags.init ? { init: path.basename(flags.init), strength: opts.strength } : {}),
             }),
           };

@@ -1,7 +1,8 @@
 /**
- * Generation speed: sonodiff (TypeScript sampler + ONNX Runtime in a worker) against the same
- * weights and sampler in PyTorch eager mode (training/parity/time_reference.py), measured in the
- * same run on the same machine and thread count. The peer needs Debian's python3-torch and the
+ * Generation speed of each shipped generate model (digits, loops; one fixed request each):
+ * sonodiff (TypeScript sampler + ONNX Runtime in a worker) against the same weights and sampler in
+ * PyTorch eager mode (training/parity/time_reference.py), measured in the same run on the same
+ * machine and thread count. The peer needs Debian's python3-torch and the
  * training checkpoint (training/runs/, not in git); without them its column is empty and says why.
  *
  * Efficiency table: FLOPs per model call counted from the ONNX graph (bench/onnx-flops.ts) ÷ the
@@ -13,7 +14,21 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { GeneratePipeline, ModelRegistry, Runtime, representationFor } from '../src/index.ts';
+import {
+  decodeLoop,
+  decodeWindow,
+  type GenerateOptions,
+  GeneratePipeline,
+  GRIFFIN_LIM_ITERATIONS,
+  type ModelManifest,
+  type ModelPack,
+  ModelPipeline,
+  ModelRegistry,
+  NeuralVocoder,
+  planLoop,
+  Runtime,
+  representationFor,
+} from '../src/index.ts';
 import { ortSessionOptions } from '../src/runtime/session-config.ts';
 import { countFlops, matmulModel, parseOnnx } from './onnx-flops.ts';
 import type { Chart } from './plot.ts';
@@ -21,14 +36,20 @@ import type { BenchOptions, BenchResult, BenchTable } from './types.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 
-function torchPeer(steps: number, sampler: string, guidance: number): { seconds?: number; why?: string } {
+function torchPeer(
+  model: string,
+  steps: number,
+  sampler: string,
+  guidance: number,
+  extra: string[],
+): { seconds?: number; why?: string } {
   try {
     const out = execFileSync(
       '/usr/bin/python3',
       [
         '-m',
         'training.parity.time_reference',
-        'digits',
+        model,
         '--steps',
         String(steps),
         '--sampler',
@@ -39,6 +60,7 @@ function torchPeer(steps: number, sampler: string, guidance: number): { seconds?
         '3',
         '--threads',
         String(os.availableParallelism()),
+        ...extra,
       ],
       { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 },
     );
@@ -177,130 +199,260 @@ async function efficiency(models: EfficiencyModel[], quick: boolean): Promise<Be
   notes.unshift(
     `FLOPs are counted from the ONNX graph with the shapes shown (bench/onnx-flops.ts): 2 per multiply-add of Conv, ConvTranspose, MatMul, Gemm and Einsum ("GFLOP/call", used for GFLOP/s and % of ceiling). Elementwise ops, normalisations, softmax and bias adds count 1 FLOP per output element (per input element for reductions) in "other MFLOP/call", which is left out of GFLOP/s; shape-only ops count 0.`,
     `Ceiling: onnxruntime-node ${ort.env.versions?.common ?? ''} MatMul of square float32 matrices, best of ${quick ? 2 : 8} calls per size after a warm-up; the best size (${top.n}: ${top.best.toFixed(1)} GFLOP/s best call; the highest median over sizes is ${topMedian.toFixed(1)} GFLOP/s) is 100 %. Models run with the pipeline's session options (${THREADS} intra-op threads, graph optimisation "all"); "% of ceiling" compares best with best, since other load only ever slows a call down (1-min load average at the end: ${load.toFixed(2)} on ${os.availableParallelism()} cores).`,
-    '"pipeline ms/call" is the mean model call inside GeneratePipeline during the timed generations above (worker thread, messaging and tensor copies included).',
+    '"pipeline ms/call" is the mean denoiser call inside GeneratePipeline during the timed generations above (worker thread, messaging and tensor copies included; vocoder calls left out).',
   );
   return { title: 'Efficiency: model FLOPs ÷ wall time against the matrix-multiply ceiling', rows, notes };
+}
+
+/** One shipped generate model in the timing table: a fixed request and its PyTorch peer's shapes. */
+interface GenCase {
+  /** Registry id, also the peer's model argument and the rows' model name. */
+  model: string;
+  /** Everything but seed, steps and sampler, which the timing loop sets. */
+  request: GenerateOptions;
+  /** [sampler, steps] settings in quick mode (one run each, no peer). */
+  quick: [string, number][];
+  /** Extra peer arguments for the frames the pipeline samples, so both sides do the same work. */
+  peerArgs?: (frames: number) => string[];
+  /** Input shapes of one guided model call (cond + uncond: batch 2) of `frames` frames. */
+  callShapes: (m: ModelManifest, frames: number) => Record<string, number[]>;
+}
+
+const melShape = (m: ModelManifest, frames: number) => [2, 1, m.spectrogram!.nMels!, frames];
+
+const CASES: GenCase[] = [
+  {
+    model: 'digits',
+    request: { className: 'seven' },
+    quick: [['dpmpp_2m', 4]],
+    callShapes: (m, T) => ({ sample: melShape(m, T), timestep: [2], class: [2] }),
+  },
+  {
+    model: 'loops',
+    // The demo's loop (src/cli/commands/demo.ts): 2 bars at 120 BPM are exactly 4 s.
+    request: {
+      tags: ['drums', 'bass'],
+      controls: { bpm: 120, key: 'A minor', bars: 2 },
+      seconds: 4,
+      loop: true,
+    },
+    // Two steps keep the smoke run short; the sampler loop and the circular decode still run.
+    quick: [['dpmpp_2m', 2]],
+    // The pipeline's loop plan rounds 250 frames / 4 half up (T = 252), training.loops.config
+    // snap_frames half to even (248): the peer is told the pipeline's T.
+    peerArgs: (T) => ['--frames', String(T)],
+    callShapes: (m, T) => ({
+      sample: melShape(m, T),
+      timestep: [2],
+      tags: [2, m.conditioning!.tags!.length],
+      controls: [2, Object.keys(m.conditioning!.controls!).length],
+    }),
+  },
+];
+
+const CONFIGS: [string, number][] = [
+  ['euler', 10],
+  ['dpmpp_2m', 10],
+  ['dpmpp_2m', 25],
+];
+
+/** The denoiser's own calls: GeneratePipeline.modelStats adds the vocoder's, which is decode time here. */
+const denoiserStats = (gen: GeneratePipeline) => ModelPipeline.prototype.modelStats.call(gen);
+
+interface DecodeTiming {
+  seconds: number;
+  /** Model frames of one generation, as the pipeline samples them. */
+  frames: number;
+  /** The decoder in words, for the notes. */
+  what: string;
+}
+
+/**
+ * The pipeline's decode of one generation of `request`, timed on its own so that sampling can be
+ * compared like for like: the same decoder (the pack's vocoder when it has one), frames and length
+ * (a loop: its planned frames, circularly to the exact loop length; else one window, which is
+ * digits' 1 s default). The probe's values do not change the work. Median of 3 after a warm-up;
+ * quick mode times one call, unwarmed (the smoke run checks the harness, not the numbers).
+ */
+async function timeDecode(
+  gen: GeneratePipeline,
+  runtime: Runtime,
+  request: GenerateOptions,
+  quick: boolean,
+): Promise<DecodeTiming> {
+  const m = gen.pack.manifest;
+  const rep = representationFor(m);
+  const plan = (request.loop ?? m.defaults.loop === true) ? planLoop(m, rep, request) : undefined;
+  const frames = plan?.frames ?? m.io.windowLength;
+  const vocoder =
+    gen.decoderFor(request.decoder) === 'vocoder'
+      ? await NeuralVocoder.load(gen.pack, runtime, { device: 'cpu' })
+      : undefined;
+  const probe = new Float32Array(rep.channels * rep.rows * frames).map(
+    (_, i) => Math.sin(i * 0.37) * 0.5 - 0.4,
+  );
+  const times: number[] = [];
+  try {
+    for (let r = quick ? 1 : 0; r <= (quick ? 1 : 3); r++) {
+      const t0 = performance.now();
+      if (plan) await decodeLoop(rep, vocoder, probe, frames, plan.samples, 0, m.sampleRate);
+      else await decodeWindow(rep, vocoder, probe, frames, rep.samples(frames), 0);
+      if (r > 0) times.push((performance.now() - t0) / 1000);
+    }
+  } finally {
+    await vocoder?.dispose();
+  }
+  const gl = `${GRIFFIN_LIM_ITERATIONS} Griffin-Lim iterations`;
+  const what = vocoder
+    ? `neural vocoder + ${vocoder.refineIterations} Griffin-Lim refine iterations${plan ? ', circular' : ''}`
+    : plan
+      ? `mel inversion + circular ${gl} (frames wrapped around the loop) to exactly ${plan.samples} samples`
+      : `mel inversion + ${gl}`;
+  return { seconds: median(times.sort((a, b) => a - b)), frames, what };
+}
+
+interface ModelTiming {
+  rows: BenchResult['rows'];
+  notes: string[];
+  eff: EfficiencyModel;
+}
+
+/** Timed generations of one model at each sampler setting, beside its PyTorch peer. */
+async function timeModel(
+  c: GenCase,
+  pack: ModelPack,
+  runtime: Runtime,
+  quick: boolean,
+): Promise<ModelTiming> {
+  const gen = await GeneratePipeline.load(pack, runtime, { device: 'cpu' });
+  try {
+    const m = pack.manifest;
+    const guidance = c.request.guidance ?? m.defaults.guidance ?? 1;
+    const decode = await timeDecode(gen, runtime, c.request, quick);
+    const rows: BenchResult['rows'] = [];
+    const notes = [
+      `${c.model}: classifier-free guidance ${guidance}; decode: ${decode.what}, ${(decode.seconds * 1000).toFixed(0)} ms.`,
+    ];
+    if (c.peerArgs)
+      notes.push(
+        `${c.model}: both sides sample T = ${decode.frames} frames (the pipeline's loop plan for the request).`,
+      );
+    let pipelineCalls = 0;
+    let pipelineMs = 0;
+    for (const [sampler, steps] of quick ? c.quick : CONFIGS) {
+      const times: number[] = [];
+      let first = 0;
+      let audioSeconds = 0;
+      for (let r = 0; r < (quick ? 1 : 4); r++) {
+        const before = denoiserStats(gen);
+        const t0 = performance.now();
+        let firstChunk = -1;
+        let frames = 0;
+        for await (const chunk of gen.generate({ ...c.request, seed: r, steps, sampler })) {
+          if (firstChunk < 0) firstChunk = performance.now() - t0;
+          frames += chunk.channels[0]!.length;
+        }
+        const wall = (performance.now() - t0) / 1000;
+        const after = denoiserStats(gen);
+        // The first of the full runs warms up.
+        if (r > 0 || quick) {
+          times.push(wall);
+          pipelineCalls += after.calls - before.calls;
+          pipelineMs += after.totalMs - before.totalMs;
+        }
+        if (r === 1 || quick) {
+          first = firstChunk;
+          audioSeconds = frames / m.sampleRate;
+          const model = (after.totalMs - before.totalMs) / 1000;
+          notes.push(
+            `${c.model} ${sampler} ${steps} steps: ${(100 * (1 - model / wall)).toFixed(1)} % of wall time outside denoiser calls (sampler + decode).`,
+          );
+        }
+      }
+      times.sort((a, b) => a - b);
+      const ours = median(times);
+      const sampling = ours - decode.seconds;
+      const peer = quick
+        ? { why: 'skipped in quick mode' }
+        : torchPeer(c.model, steps, sampler, guidance, c.peerArgs?.(decode.frames) ?? []);
+      rows.push({
+        model: c.model,
+        sampler,
+        steps,
+        'sonodiff s': Number(ours.toFixed(3)),
+        'sonodiff × real time': Number((audioSeconds / ours).toFixed(2)),
+        'first chunk ms': Math.round(first),
+        'sonodiff sampling s': Number(sampling.toFixed(3)),
+        'PyTorch eager sampling s':
+          peer.seconds !== undefined ? Number(peer.seconds.toFixed(3)) : (peer.why ?? ''),
+        'sampling speed-up': peer.seconds !== undefined ? Number((peer.seconds / sampling).toFixed(2)) : '',
+        'end-to-end speed-up': peer.seconds !== undefined ? Number((peer.seconds / ours).toFixed(2)) : '',
+      });
+    }
+    const eff: EfficiencyModel = {
+      name: `${c.model} (CFG batch 2)`,
+      file: pack.modelPath,
+      shapes: c.callShapes(m, decode.frames),
+      pipelineMs: pipelineCalls > 0 ? pipelineMs / pipelineCalls : undefined,
+    };
+    return { rows, notes, eff };
+  } finally {
+    await gen.dispose();
+  }
 }
 
 export async function run(opts: BenchOptions): Promise<BenchResult> {
   const loadAtStart = os.loadavg()[0]!;
   const registry = new ModelRegistry({ env: {} });
-  let pack: Awaited<ReturnType<ModelRegistry['get']>>;
-  const heavyConv: EfficiencyModel = {
-    name: 'heavy-conv fixture (5 × Conv1d k=9)',
-    file: path.join(root, 'tests/fixtures/onnx/heavy-conv.onnx'),
-    shapes: { x: [1, 1, opts.quick ? 16384 : 65536] },
-  };
-  try {
-    pack = await registry.get('digits');
-  } catch {
-    return {
-      title: 'Generation: sonodiff vs PyTorch eager',
-      rows: [],
-      notes: ['The digits model is not installed.'],
-      tables: [await efficiency([heavyConv], opts.quick)],
-    };
-  }
   const runtime = new Runtime();
-  const gen = await GeneratePipeline.load(pack, runtime, { device: 'cpu' });
-  const guidance = pack.manifest.defaults.guidance ?? 1;
-  // Decoding (mel inversion + Griffin-Lim) timed on its own, so sampling can be compared like for like.
-  const rep = representationFor(pack.manifest);
-  const W = pack.manifest.io.windowLength;
-  const probe = new Float32Array(rep.rows * W).map((_, i) => Math.sin(i * 0.37) * 0.5 - 0.4);
-  const decodeTimes: number[] = [];
-  for (let r = 0; r < 4; r++) {
-    const t0 = performance.now();
-    rep.decode(probe, W, rep.samples(W), 0);
-    if (r > 0) decodeTimes.push((performance.now() - t0) / 1000);
-  }
-  decodeTimes.sort((a, b) => a - b);
-  const decodeS = decodeTimes[decodeTimes.length >> 1]!;
   const rows: BenchResult['rows'] = [];
   const notes: string[] = [];
-  let pipelineCalls = 0;
-  let pipelineMs = 0;
-  const configs = opts.quick
-    ? [['dpmpp_2m', 4]]
-    : [
-        ['euler', 10],
-        ['dpmpp_2m', 10],
-        ['dpmpp_2m', 25],
-      ];
-  for (const [sampler, steps] of configs as [string, number][]) {
-    const times: number[] = [];
-    let first = 0;
-    let audioSeconds = 0;
-    for (let r = 0; r < (opts.quick ? 1 : 4); r++) {
-      const before = gen.modelStats();
-      const t0 = performance.now();
-      let firstChunk = -1;
-      let frames = 0;
-      for await (const c of gen.generate({ className: 'seven', seed: r, steps, sampler })) {
-        if (firstChunk < 0) firstChunk = performance.now() - t0;
-        frames += c.channels[0]!.length;
+  const genEff: EfficiencyModel[] = [];
+  try {
+    for (const c of CASES) {
+      let pack: ModelPack;
+      try {
+        pack = await registry.get(c.model);
+      } catch {
+        notes.push(`The ${c.model} model is not installed.`);
+        continue;
       }
-      const wall = (performance.now() - t0) / 1000;
-      const model = (gen.modelStats().totalMs - before.totalMs) / 1000;
-      if (r > 0 || opts.quick) times.push(wall);
-      if (r > 0 || opts.quick) {
-        const after = gen.modelStats();
-        pipelineCalls += after.calls - before.calls;
-        pipelineMs += after.totalMs - before.totalMs;
-      }
-      if (r === 1 || opts.quick) {
-        first = firstChunk;
-        audioSeconds = frames / pack.manifest.sampleRate;
-        notes.push(
-          `${sampler} ${steps} steps: ${(100 * (1 - model / wall)).toFixed(1)} % of wall time outside model calls (sampler + Griffin-Lim decode).`,
-        );
-      }
+      const t = await timeModel(c, pack, runtime, opts.quick);
+      rows.push(...t.rows);
+      notes.push(...t.notes);
+      genEff.push(t.eff);
     }
-    times.sort((a, b) => a - b);
-    const ours = times[times.length >> 1]!;
-    const peer = opts.quick ? { why: 'skipped in quick mode' } : torchPeer(steps, sampler, guidance);
-    rows.push({
-      model: 'digits',
-      sampler,
-      steps,
-      'sonodiff s': Number(ours.toFixed(3)),
-      'sonodiff × real time': Number((audioSeconds / ours).toFixed(2)),
-      'first chunk ms': Math.round(first),
-      'sonodiff sampling s': Number((ours - decodeS).toFixed(3)),
-      'PyTorch eager sampling s':
-        peer.seconds !== undefined ? Number(peer.seconds.toFixed(3)) : (peer.why ?? ''),
-      'sampling speed-up':
-        peer.seconds !== undefined ? Number((peer.seconds / (ours - decodeS)).toFixed(2)) : '',
-      'end-to-end speed-up': peer.seconds !== undefined ? Number((peer.seconds / ours).toFixed(2)) : '',
-    });
+  } finally {
+    await runtime.dispose();
   }
-  await gen.dispose();
-  await runtime.dispose();
   // Efficiency: the shipped models at the shapes the pipelines feed them; in quick mode only the
   // fixture (the smoke run checks the counter and the harness, not the numbers).
-  const effModels: EfficiencyModel[] = [heavyConv];
+  const effModels: EfficiencyModel[] = [
+    {
+      name: 'heavy-conv fixture (5 × Conv1d k=9)',
+      file: path.join(root, 'tests/fixtures/onnx/heavy-conv.onnx'),
+      shapes: { x: [1, 1, opts.quick ? 16384 : 65536] },
+    },
+  ];
   if (!opts.quick) {
-    effModels.unshift({
-      name: 'digits (CFG batch 2)',
-      file: pack.modelPath,
-      shapes: { sample: [2, 1, rep.rows, W], timestep: [2], class: [2] },
-      pipelineMs: pipelineCalls > 0 ? pipelineMs / pipelineCalls : undefined,
-    });
     const denoiseFile = path.join(root, 'models/denoise/model.onnx');
     if (existsSync(denoiseFile))
-      effModels.splice(1, 0, {
+      effModels.unshift({
         name: 'denoise (one 2 s window)',
         file: denoiseFile,
         shapes: { sample: [1, 2, 257, 256], timestep: [1], condition: [1, 2, 257, 256] },
       });
+    effModels.unshift(...genEff);
   }
   const eff = await efficiency(effModels, opts.quick);
-  notes.push(
-    `PyTorch column: median of 3 runs after a warm-up in one python process; sonodiff: median of 3 after a warm-up. 1-min load average when the run started: ${loadAtStart.toFixed(2)} on ${os.availableParallelism()} cores (other jobs on the machine slow both sides, PyTorch's spinning thread pool most).`,
-  );
-  notes.unshift(
-    `Both sides use classifier-free guidance ${guidance} (batched cond + uncond in one call) and ${os.availableParallelism()} threads. sonodiff's time includes decoding the mel spectrogram to audio (mel inversion + 32 Griffin-Lim iterations), which the PyTorch column does not: "sampling" subtracts the separately timed decode (${(decodeS * 1000).toFixed(0)} ms) for a like-for-like comparison; "end-to-end" keeps it.`,
-  );
+  if (rows.length > 0) {
+    notes.unshift(
+      `Both sides run classifier-free guidance as one batched cond + uncond call, with ${os.availableParallelism()} threads. sonodiff's time includes decoding the mel spectrogram to audio with the pipeline's own decoder (per model below), which the PyTorch column does not: "sampling" subtracts that decode, timed separately on a tensor of the same shape, for a like-for-like comparison; "end-to-end" keeps it.`,
+    );
+    notes.push(
+      `PyTorch column: median of 3 runs after a warm-up in one python process; sonodiff: median of 3 after a warm-up. 1-min load average when the run started: ${loadAtStart.toFixed(2)} on ${os.availableParallelism()} cores (other jobs on the machine slow both sides, PyTorch's spinning thread pool most).`,
+    );
+  }
   return {
     title: 'Generation: sonodiff (ONNX Runtime) vs PyTorch eager, same weights and sampler',
     rows,
@@ -320,13 +472,13 @@ export function charts(res: BenchResult): Chart[] {
       kind: 'bar',
       file: 'speedup',
       title: 'Generation speed vs PyTorch eager (same weights, sampler)',
-      subtitle: 'digits model, CFG batch 2; ratio of PyTorch time to sonodiff time (> 1: sonodiff faster)',
+      subtitle: `${[...new Set(rows.map((r) => r['model']))].join(' and ')}, CFG batch 2; ratio of PyTorch time to sonodiff time (> 1: sonodiff faster)`,
       yLabel: 'speed-up (x)',
-      categories: rows.map((r) => `${r['sampler']} ${r['steps']} steps`),
+      categories: rows.map((r) => `${r['model']} ${r['sampler']} ${r['steps']} steps`),
       series: [
         { name: 'sampling (decode excluded)', values: rows.map((r) => num(r['sampling speed-up'])) },
         {
-          name: 'end to end (Griffin-Lim decode in)',
+          name: 'end to end (decode in)',
           values: rows.map((r) => num(r['end-to-end speed-up'])),
         },
       ],

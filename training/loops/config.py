@@ -59,7 +59,8 @@ def frames_for(bpm: float, bars: int) -> float:
 
 def snap_frames(bpm: float, bars: int, multiple: int = 4) -> tuple[int, float]:
     """Loop length T (multiple of 4 frames, T * HOP samples) closest to bpm, and the exact tempo it implies."""
-    t = max(multiple, int(round(frames_for(bpm, bars) / multiple)) * multiple)
+    # Halves round up, as Math.round in the TypeScript pipeline (src/pipelines/loop-plan.ts), not to even.
+    t = max(multiple, int(math.floor(frames_for(bpm, bars) / multiple + 0.5)) * multiple)
     lo = math.ceil(frames_for(BPM_MAX, bars) / multiple) * multiple
     hi = math.floor(frames_for(BPM_MIN, bars) / multiple) * multiple
     t = min(max(t, lo), hi)

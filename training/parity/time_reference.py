@@ -2,13 +2,20 @@
 generation benchmark (bench/generate.ts). Prints one JSON object.
 
 /usr/bin/python3 -m training.parity.time_reference digits --steps 25 --sampler dpmpp_2m --repeats 3
+/usr/bin/python3 -m training.parity.time_reference loops --steps 25 [--frames 252] [--run training/runs/loops/small]
+
+loops times one fixed request: tags drums + bass, 120 BPM, A minor, 2 bars. A missing checkpoint
+exits with status 1 and one line on stderr (the bench shows it in its PyTorch column).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import sys
 import time
+from pathlib import Path
+from typing import Callable, NamedTuple
 
 import torch
 
@@ -16,36 +23,78 @@ from ..common.edm import cfg_denoiser, karras_sigmas
 from .pipeline_parity import SAMPLERS
 
 
+class Case(NamedTuple):
+    """What the timing loop needs: the guided denoiser, the state's shape, the condition and the pack."""
+
+    fn: Callable
+    shape: tuple[int, ...]
+    cond: dict
+    pack_dir: Path
+    audio_seconds: float
+
+
+def digits_case(a: argparse.Namespace) -> Case:
+    from ..digits import config as C
+    from ..digits.train import load_ema
+
+    precond = load_ema().eval()
+    fn = cfg_denoiser(lambda x, s, class_labels: precond(x, s, class_labels=class_labels), a.guidance, "class_labels", C.NULL_CLASS)
+    return Case(fn, (1, 1, C.MEL.n_mels, C.FRAMES), {"class_labels": torch.tensor([7])}, C.PACK_DIR,
+                C.FRAMES * C.MEL.hop_length / C.MEL.sample_rate)
+
+
+def loops_case(a: argparse.Namespace) -> Case:
+    from ..loops import config as C
+    from ..loops.evaluate import cfg_denoiser as loops_cfg  # uncond = no tags, key "any"; bpm and bars kept
+    from ..loops.train import load_ema
+
+    # the run training.loops.evaluate picks: a trained large model, else small
+    large = C.RUN_DIR / "large"
+    run = Path(a.run) if a.run else (large if (large / "checkpoint.pt").exists() or (large / "ema_meta.json").exists() else C.RUN_DIR / "small")
+    if not ((run / "checkpoint.pt").exists() or (run / "ema_meta.json").exists()):
+        sys.exit(f"no loops checkpoint in {run} (train with training.loops.train)")
+    model, _ = load_ema(run)
+    bpm, bars = 120.0, 2
+    T, bpm = C.snap_frames(bpm, bars)
+    if a.frames:  # the TypeScript loop plan's T (it may round differently), at the tempo those frames hold
+        T, bpm = a.frames, bars * 4 * 60.0 * C.SR / (a.frames * C.HOP)
+    tags = torch.zeros(1, C.N_TAGS)
+    tags[0, [C.TAGS.index("drums"), C.TAGS.index("bass")]] = 1.0
+    controls = torch.tensor([C.controls_vector(bpm, C.KEYS.index("A minor"), bars)], dtype=torch.float32)
+    return Case(loops_cfg(model.eval(), a.guidance), (1, 1, C.MEL.n_mels, T), {"tags": tags, "controls": controls},
+                C.PACK_DIR, T * C.HOP / C.SR)
+
+
+CASES = {"digits": digits_case, "loops": loops_case}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("model", choices=["digits"])
+    ap.add_argument("model", choices=list(CASES))
     ap.add_argument("--steps", type=int, default=25)
     ap.add_argument("--sampler", default="dpmpp_2m", choices=list(SAMPLERS))
     ap.add_argument("--guidance", type=float, default=3.0)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--frames", type=int, default=None, help="loops: loop length T (default config.snap_frames(120, 2))")
+    ap.add_argument("--run", default=None, help="loops: run dir (default as training.loops.evaluate)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    from ..digits import config as C
-    from ..digits.train import load_ema
-
-    precond = load_ema().eval()
-    man = json.loads((C.PACK_DIR / "sonodiff.json").read_text())["scheduler"]
+    case = CASES[a.model](a)
+    man = json.loads((case.pack_dir / "sonodiff.json").read_text())["scheduler"]
     sigmas = karras_sigmas(a.steps, man["sigma_min"], man["sigma_max"], man.get("rho", 7.0))
-    fn = cfg_denoiser(lambda x, s, class_labels: precond(x, s, class_labels=class_labels), a.guidance, "class_labels", C.NULL_CLASS)
-    shape = (1, 1, C.MEL.n_mels, C.FRAMES)
     times = []
     with torch.no_grad():
         for r in range(a.repeats + 1):
-            x = torch.randn(shape, generator=torch.Generator().manual_seed(r)) * sigmas[0]
+            x = torch.randn(case.shape, generator=torch.Generator().manual_seed(r)) * sigmas[0]
             t0 = time.perf_counter()
-            SAMPLERS[a.sampler](fn, x, sigmas, class_labels=torch.tensor([7]))
+            SAMPLERS[a.sampler](case.fn, x, sigmas, **case.cond)
             if r > 0:  # the first run warms up
                 times.append(time.perf_counter() - t0)
     times.sort()
     print(json.dumps({
         "model": a.model, "sampler": a.sampler, "steps": a.steps, "threads": a.threads,
-        "medianSeconds": times[len(times) // 2], "audioSeconds": C.FRAMES * C.MEL.hop_length / C.MEL.sample_rate,
+        "medianSeconds": times[len(times) // 2], "audioSeconds": case.audio_seconds,
         "torch": torch.__version__,
     }))
 

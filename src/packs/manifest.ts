@@ -56,14 +56,23 @@ export interface Conditioning {
   nullClass?: number;
 }
 
-/** A neural vocoder shipped in a mel pack: model-domain mel in, complex STFT out. */
+/** A neural vocoder shipped in a mel pack: model-domain mel in, complex STFT (or its magnitude) out. */
 export interface VocoderIo {
   /** ONNX file, relative to the pack folder. */
   model: string;
   /** Input name: float32 [B, nMels, T], the generator's normalised value domain ((log mel − shift)·scale). */
   input: string;
-  /** Output name: float32 [B, 2, nFft/2+1, T], real and imaginary STFT with the pack's spectrogram settings. */
+  /**
+   * Output name: float32 [B, 2, nFft/2+1, T], real and imaginary STFT with the pack's spectrogram
+   * settings (kind 'spectrum'), or [B, nFft/2+1, T], the STFT magnitude (kind 'magnitude').
+   */
   output: string;
+  /**
+   * 'spectrum' (default): the output is a complex STFT, audio is its iSTFT (optionally refined).
+   * 'magnitude': the output is an STFT magnitude that replaces the mel inversion; the phase comes
+   * from Griffin-Lim (refineIterations iterations from a seeded random phase, default 32).
+   */
+  kind?: 'spectrum' | 'magnitude';
   /**
    * Hybrid decoding: Griffin-Lim projections (fast Griffin-Lim, momentum 0.99) applied to the
    * vocoder's spectrum, started from its phase, towards the mel-inverted magnitude of the same mel,
@@ -257,6 +266,7 @@ export const manifestSchema = {
             model: { type: 'string', pattern: '^[^/\\\\][^\\\\]*\\.onnx$' },
             input: { type: 'string', minLength: 1 },
             output: { type: 'string', minLength: 1 },
+            kind: { enum: ['spectrum', 'magnitude'] },
             refineIterations: { type: 'integer', minimum: 0, maximum: 1000 },
           },
         },

@@ -77,9 +77,14 @@ export async function decodeWindow(
 ): Promise<Float32Array> {
   if (vocoder === undefined) return rep.decode(x, frames, length, seed);
   const mel = x.subarray(0, vocoder.nMels * frames);
-  const spec = await vocoder.vocode(mel, frames);
   const o = stftOf(rep);
   const iterations = vocoder.refineIterations;
+  if (vocoder.kind === 'magnitude') {
+    // The network's magnitude replaces the mel inversion; the phase is Griffin-Lim's, as without a vocoder.
+    const magnitude = await vocoder.magnitude(mel, frames);
+    return griffinLim(magnitude, { ...o, iterations, momentum: REFINE_MOMENTUM, seed, length }).signal;
+  }
+  const spec = await vocoder.vocode(mel, frames);
   if (iterations === 0) return istft(spec, { ...o, length });
   return griffinLim(refineTarget(rep, mel, frames), {
     ...o,
@@ -111,6 +116,20 @@ export async function decodeLoop(
   seed: number,
   sampleRate: number,
 ): Promise<Float32Array> {
+  if (vocoder?.kind === 'magnitude') {
+    // Magnitude of the loop's own frames, seen with wrap-around context (tiled 3×, middle kept),
+    // then circular Griffin-Lim on the re-spaced grid, as the Griffin-Lim path below.
+    const rows = vocoder.nMels;
+    const tiled = await vocoder.magnitude(tile(x.subarray(0, rows * frames), rows, frames, 3), 3 * frames);
+    const a = frames * tiled.bins;
+    const magnitude: Spectrogram = { frames, bins: tiled.bins, data: tiled.data.slice(a, 2 * a) };
+    return circularGriffinLim(magnitude, stftOf(rep), {
+      period,
+      iterations: vocoder.refineIterations,
+      momentum: REFINE_MOMENTUM,
+      seed,
+    }).signal;
+  }
   if (vocoder !== undefined) {
     const o = stftOf(rep);
     const rows = vocoder.nMels;

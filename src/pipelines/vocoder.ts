@@ -6,14 +6,19 @@
 import { SonodiffError } from '../errors.ts';
 import type { ModelPack, VocoderIo } from '../packs/index.ts';
 import { float32Tensor, type ModelSession, type Runtime, type SessionOptions } from '../runtime/index.ts';
-import type { ComplexSpectrogram } from '../spectrogram/index.ts';
+import type { ComplexSpectrogram, Spectrogram } from '../spectrogram/index.ts';
 
 export class NeuralVocoder {
   readonly io: VocoderIo;
   /** Mel bands in, STFT bins out. */
   readonly nMels: number;
   readonly bins: number;
-  /** Griffin-Lim projections the decoder applies to the vocoder's spectrum (io.vocoder.refineIterations, default 0). */
+  /** 'spectrum': complex STFT out (vocode); 'magnitude': STFT magnitude out (magnitude), phase by Griffin-Lim. */
+  readonly kind: 'spectrum' | 'magnitude';
+  /**
+   * Griffin-Lim iterations the decoder runs: on a spectrum vocoder's output from its phase
+   * (io.vocoder.refineIterations, default 0), on a magnitude vocoder's from a random phase (default 32).
+   */
   readonly refineIterations: number;
   private readonly session: ModelSession;
 
@@ -22,7 +27,8 @@ export class NeuralVocoder {
     this.io = io;
     this.nMels = nMels;
     this.bins = bins;
-    this.refineIterations = io.refineIterations ?? 0;
+    this.kind = io.kind ?? 'spectrum';
+    this.refineIterations = io.refineIterations ?? (this.kind === 'magnitude' ? 32 : 0);
   }
 
   /** Loads the pack's vocoder through `runtime`; undefined when the pack has none. */
@@ -41,7 +47,7 @@ export class NeuralVocoder {
     const session = await runtime.load(pack.vocoderPath, options);
     try {
       const bins = (s.nFft >> 1) + 1;
-      checkSession(session, io, m.id, [s.nMels], [2, bins]);
+      checkSession(session, io, m.id, [s.nMels], io.kind === 'magnitude' ? [bins] : [2, bins]);
       return new NeuralVocoder(session, io, s.nMels, bins);
     } catch (err) {
       await session.dispose();
@@ -57,26 +63,44 @@ export class NeuralVocoder {
     return this.session.stats;
   }
 
-  /** Model-domain mel (nMels × frames, time last) → complex STFT, frames × bins (frame-major). */
-  async vocode(mel: Float32Array, frames: number): Promise<ComplexSpectrogram> {
+  /** Runs the session on one mel and returns its output values, checked to number `channels`·bins·frames. */
+  private async run(mel: Float32Array, frames: number, channels: number): Promise<Float32Array> {
     if (mel.length !== this.nMels * frames)
       throw new RangeError(`mel must hold nMels × frames = ${this.nMels * frames} values, got ${mel.length}`);
     const out = await this.session.run({ [this.io.input]: float32Tensor(mel, [1, this.nMels, frames]) }, [
       this.io.output,
     ]);
     const y = out[this.io.output];
-    const bins = this.bins;
-    const n = bins * frames;
-    if (!y || !(y.data instanceof Float32Array) || y.data.length !== 2 * n) {
+    const n = channels * this.bins * frames;
+    if (!y || !(y.data instanceof Float32Array) || y.data.length !== n) {
+      const shape = [1, ...(channels > 1 ? [channels] : []), this.bins, frames].join('×');
       throw new SonodiffError(
         'ERR_MODEL',
-        `vocoder output "${this.io.output}" has ${y?.data.length ?? 0} values, expected ${2 * n} (shape 1×2×${bins}×${frames})`,
+        `vocoder output "${this.io.output}" has ${y?.data.length ?? 0} values, expected ${n} (shape ${shape})`,
       );
     }
+    return y.data;
+  }
+
+  /** Model-domain mel (nMels × frames, time last) → STFT magnitude, frames × bins (kind 'magnitude'). */
+  async magnitude(mel: Float32Array, frames: number): Promise<Spectrogram> {
+    if (this.kind !== 'magnitude') throw new RangeError('this vocoder outputs a spectrum: use vocode()');
+    const d = await this.run(mel, frames, 1);
+    const bins = this.bins;
+    const data = new Float32Array(bins * frames);
+    for (let k = 0; k < bins; k++) for (let f = 0; f < frames; f++) data[f * bins + k] = d[k * frames + f]!;
+    return { frames, bins, data };
+  }
+
+  /** Model-domain mel (nMels × frames, time last) → complex STFT, frames × bins (frame-major). */
+  async vocode(mel: Float32Array, frames: number): Promise<ComplexSpectrogram> {
+    if (this.kind !== 'spectrum') throw new RangeError('this vocoder outputs a magnitude: use magnitude()');
+    const bins = this.bins;
+    const n = bins * frames;
+    const d = await this.run(mel, frames, 2);
     // [2, bins, frames] (time last) → frames × bins, as the spectrogram module lays it out.
     const re = new Float32Array(n);
     const im = new Float32Array(n);
-    const d = y.data;
     for (let k = 0; k < bins; k++) {
       for (let f = 0; f < frames; f++) {
         re[f * bins + k] = d[k * frames + f]!;

@@ -1,0 +1,251 @@
+"""A magnitude vocoder for the digits model: normalised log-mel [B, 64, T] -> STFT magnitude [B, 257, T]
+(n_fft 512, win 256, hop 64), phase then from Griffin-Lim in the TypeScript decoder.
+
+Why: Griffin-Lim's error on mel is mostly the magnitude, not the phase. On 30 held-out FSDD takes, 32
+fast Griffin-Lim iterations reach an LSD of 8.48 dB from the NNLS mel-inverted magnitude and 6.46 dB
+from the true magnitude (16 iterations: 7.13 dB). A network that restores the magnitude the mel's
+wide bands blur (harmonics, formant detail) closes part of that gap, so fewer iterations give a lower
+LSD than Griffin-Lim from NNLS. The loss is the LSD itself (per frame the RMS over bins of the dB
+power ratio, with the LSD epsilon) at the native resolution.
+
+  /usr/bin/python3 -m training.vocoder.magnitude train --minutes 30      (resumes; run dir training/runs/vocoder-mag)
+  /usr/bin/python3 -m training.vocoder.magnitude evaluate               (held-out LSD of Griffin-Lim from each magnitude)
+  /usr/bin/python3 -m training.vocoder.magnitude export [--out models/digits/vocoder.onnx]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..common.ema import load_ema_model, load_train_state, make_ema, update_ema
+from ..common.export import export_onnx
+from . import config as C
+from .data import batch, load_fsdd, split
+from .dsp import FrontEnd, GriffinLim, lsd
+from .model import ConvNeXtBlock
+
+RUN_DIR = C.REPO / "training" / "runs" / "vocoder-mag"
+MODEL = dict(n_mels=C.MEL.n_mels, dim=128, mlp=384, blocks=6, kernel=7, n_bins=C.N_BINS)
+LOG_FLOOR = math.log(1e-5)  # the LSD epsilon 1e-10 on power, as magnitude
+LR, LR_MIN, WARMUP, EMA = 2e-3, 2e-5, 200, 0.998
+DB = 20.0 / math.log(10.0)
+
+
+class MagnitudeVocoder(nn.Module):
+    """The NNLS mel inversion of the TypeScript Griffin-Lim decoder (clamped pseudo-inverse + 16 FISTA
+    steps, in the graph) plus a learned correction of its log magnitude: at initialisation (zero head)
+    the model is exactly the NNLS magnitude, so training only has to add what the mel bands blurred."""
+
+    def __init__(self, n_mels: int, dim: int, mlp: int, blocks: int, kernel: int, n_bins: int):
+        super().__init__()
+        nnls = GriffinLim(FrontEnd())
+        self.register_buffer("fb", nnls.fb.clone(), persistent=False)
+        self.register_buffer("pinv", nnls.pinv.clone(), persistent=False)
+        self.fista_step = 1.0 / nnls.lipschitz
+        self.fista_iterations = nnls.iters
+        self.embed_mag = nn.Conv1d(n_bins, dim, 1)
+        self.embed = nn.Conv1d(n_mels, dim, kernel, padding=kernel // 2)
+        self.norm_in = nn.LayerNorm(dim, eps=1e-6)
+        self.blocks = nn.ModuleList([ConvNeXtBlock(dim, mlp, kernel, 1.0 / blocks) for _ in range(blocks)])
+        self.norm_out = nn.LayerNorm(dim, eps=1e-6)
+        self.head = nn.Linear(dim, n_bins)
+        for m in self.modules():
+            if isinstance(m, (nn.Conv1d, nn.Linear)):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+                nn.init.zeros_(m.bias)
+        nn.init.zeros_(self.head.weight)  # start as the NNLS magnitude
+    def nnls(self, mel: torch.Tensor) -> torch.Tensor:
+        """Normalised log-mel -> non-negative |X| with fb @ |X| ~ mel amplitude (as GriffinLim.mel_to_linear)."""
+        amp = torch.exp(mel / C.SCALE + C.SHIFT)
+        x = torch.clamp(self.pinv @ amp, min=0.0)
+        x_prev, t = x, 1.0
+        for _ in range(self.fista_iterations):
+            t_next = (1 + math.sqrt(1 + 4 * t * t)) / 2
+            p = x + (t - 1) / t_next * (x - x_prev)
+            x_prev = x
+            x = torch.clamp(p - self.fista_step * (self.fb.T @ (self.fb @ p - amp)), min=0.0)
+            t = t_next
+        return x
+
+    def log_magnitude(self, mel: torch.Tensor) -> torch.Tensor:
+        base = torch.log(torch.clamp(self.nnls(mel), min=1e-5))
+        # +1 maps the log floor (normalised -1) to 0, so zero padding reads as silence.
+        h = self.embed(mel + 1.0) + self.embed_mag(base - LOG_FLOOR)
+        h = self.norm_in(h.transpose(1, 2)).transpose(1, 2)
+        for b in self.blocks:
+            h = b(h)
+        h = self.head(self.norm_out(h.transpose(1, 2))).transpose(1, 2)  # [B, bins, T]
+        return torch.clamp(base + h, min=LOG_FLOOR, max=C.LOGMAG_MAX)
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        return torch.exp(self.log_magnitude(mel))
+
+
+def build() -> MagnitudeVocoder:
+    return MagnitudeVocoder(**MODEL)
+
+
+def lsd_loss(log_pred: torch.Tensor, target_mag: torch.Tensor) -> torch.Tensor:
+    """Mean over frames of the RMS over bins of 10 log10((P + eps) / (Q + eps)) (the LSD, differentiable)."""
+    eps = 1e-10
+    d = 10.0 * (torch.log10(target_mag**2 + eps) - torch.log10(torch.exp(2 * log_pred) + eps))
+    return torch.sqrt((d**2).mean(dim=1) + 1e-6).mean()
+
+
+def load(path: Path | None = None) -> MagnitudeVocoder:
+    return load_ema_model(path or RUN_DIR / "checkpoint.pt", lambda ck: build(), map_location="cpu")[0].eval()
+
+
+def train(a: argparse.Namespace) -> None:
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    data = load_fsdd()
+    train_idx, valid_idx = split(data)
+    valid = [data["waves"][i] for i in valid_idx[::5]]
+    fe = FrontEnd()
+    model = build()
+    ema = make_ema(model)
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, betas=(0.8, 0.99), weight_decay=0.01)
+    state = {"step": 0, "seconds": 0.0, "valid": []}
+    gen = torch.Generator().manual_seed(1234)
+    ck_path = RUN_DIR / "checkpoint.pt"
+    if ck_path.exists():
+        ck = torch.load(ck_path, map_location="cpu")
+        load_train_state(ck, model, ema, opt)
+        state = ck["state"]
+        gen.set_state(ck["gen"])
+        torch.set_rng_state(ck["rng"])
+        print(f"resumed at step {state['step']} ({state['seconds'] / 60:.1f} min)", flush=True)
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"parameters {n_params}; train clips {len(train_idx)}, validating on {len(valid)} held-out", flush=True)
+
+    def save() -> None:
+        tmp = ck_path.with_suffix(".tmp")
+        torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "state": state,
+                    "gen": gen.get_state(), "rng": torch.get_rng_state(), "config": MODEL}, tmp)
+        tmp.replace(ck_path)
+
+    @torch.no_grad()
+    def validate() -> float:
+        vals = [float(lsd_loss(ema.log_magnitude(fe.norm_mel(w[None])), fe.stft(w[None]).abs())) for w in valid]
+        return sum(vals) / len(vals)
+
+    idx = torch.tensor(train_idx)
+    total = a.minutes * 60
+    last_save = last_valid = t_prev = time.time()
+    run_loss, run_n = 0.0, 0
+    while state["seconds"] < total:
+        step = state["step"]
+        frac = min(1.0, state["seconds"] / total)
+        lr = min(1.0, (step + 1) / WARMUP) * (LR_MIN + 0.5 * (LR - LR_MIN) * (1 + math.cos(math.pi * frac)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        wav = batch(data, idx, a.batch, C.CROP, gen)
+        with torch.no_grad():
+            mel = fe.norm_mel(wav)
+            # The generator's mels are not exact: train on slightly noisy ones (as the spectrum vocoder).
+            mel = mel + torch.randn(mel.shape, generator=gen) * torch.rand(mel.shape[0], 1, 1, generator=gen) * C.MEL_NOISE_MAX
+            target = fe.stft(wav).abs()
+        loss = lsd_loss(model.log_magnitude(mel), target)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), C.GRAD_CLIP)
+        opt.step()
+        update_ema(ema, model, EMA, step)
+        state["step"] += 1
+        now = time.time()
+        state["seconds"] += now - t_prev
+        t_prev = now
+        run_loss += float(loss)
+        run_n += 1
+        if state["step"] % 200 == 0:
+            print(f"step {state['step']} loss {run_loss / run_n:.3f} dB lr {lr:.2e} min {state['seconds'] / 60:.1f}", flush=True)
+            run_loss, run_n = 0.0, 0
+        if now - last_valid > a.valid_every:
+            v = validate()
+            state["valid"].append({"step": state["step"], "lsd512": round(v, 3)})
+            print(f"valid step {state['step']}: magnitude LSD {v:.3f} dB (n_fft 512)", flush=True)
+            last_valid = t_prev = time.time()
+        if now - last_save > 180:
+            save()
+            last_save = t_prev = time.time()
+    state["valid"].append({"step": state["step"], "lsd512": round(validate(), 3)})
+    print(f"done: step {state['step']}, magnitude LSD {state['valid'][-1]['lsd512']} dB", flush=True)
+    save()
+
+
+def griffin_lim(fe: FrontEnd, mag: torch.Tensor, length: int, iterations: int, seed: int) -> torch.Tensor:
+    """Fast Griffin-Lim (momentum 0.99) from a random phase, as the TypeScript decoder."""
+    m = C.MEL
+    g = torch.Generator().manual_seed(seed)
+    ang = torch.rand(mag.shape, generator=g) * (2 * math.pi)
+    phase = torch.complex(torch.cos(ang), torch.sin(ang))
+    prev = torch.zeros_like(phase)
+    gamma = 0.99 / 1.99
+    kw = dict(n_fft=m.n_fft, hop_length=m.hop_length, win_length=m.n_fft, window=fe.window, center=True)
+    inner = (mag.shape[-1] - 1) * m.hop_length
+    for _ in range(iterations):
+        c = fe.stft(torch.istft(mag * phase, length=inner, **kw))
+        u = c - gamma * prev
+        prev = c
+        phase = u / torch.clamp(u.abs(), min=1e-16)
+    return torch.istft(mag * phase, length=length, **kw)
+
+
+@torch.no_grad()
+def evaluate(a: argparse.Namespace) -> None:
+    torch.set_num_threads(a.threads)
+    data = load_fsdd()
+    _, valid_idx = split(data)
+    fe = FrontEnd()
+    nnls = GriffinLim(fe)
+    model = load()
+    rows: dict[str, list[float]] = {}
+    clips = valid_idx[:: max(1, len(valid_idx) // a.clips)][: a.clips]
+    for j, i in enumerate(clips):
+        w = data["waves"][i][None]
+        mel = fe.norm_mel(w)
+        mags = {"nnls": nnls.mel_to_linear(torch.exp(fe.log_mel(w))), "net": model(mel)}
+        for name, mag in mags.items():
+            rows.setdefault(f"{name}-magnitude-lsd512", []).append(float(lsd_loss(torch.log(torch.clamp(mag, min=1e-5)), fe.stft(w).abs())))
+            for k in (8, 16, 32):
+                y = griffin_lim(fe, mag, w.shape[-1], k, seed=j)
+                rows.setdefault(f"{name}-gl{k}", []).append(lsd(w[0], y[0]))
+    out = {k: round(sum(v) / len(v), 3) for k, v in rows.items()}
+    out["clips"] = len(clips)
+    out["note"] = "LSD dB (n_fft 2048, hop 512, src/metrics/lsd.ts) of fast Griffin-Lim (momentum 0.99, random phase) audio vs the original held-out take; *-magnitude-lsd512: the magnitude itself vs the true STFT magnitude"
+    (RUN_DIR / "evaluate.json").write_text(json.dumps(out, indent=1))
+    print(json.dumps(out, indent=1))
+
+
+def export(a: argparse.Namespace) -> None:
+    model = load()
+    sample = {"mel": torch.randn(1, C.MEL.n_mels, 40) * 0.3}
+    export_onnx(model, sample, Path(a.out), dynamic_axes={"mel": {0: "batch", 2: "frames"}, "magnitude": {0: "batch", 2: "frames"}},
+                output_name="magnitude")
+    print("wrote", a.out, Path(a.out).stat().st_size, "bytes;", sum(p.numel() for p in model.parameters()), "parameters")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("command", choices=["train", "evaluate", "export"])
+    ap.add_argument("--minutes", type=float, default=30.0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--valid-every", type=float, default=300.0)
+    ap.add_argument("--clips", type=int, default=60)
+    ap.add_argument("--out", default=str(C.PACK_DIR / "vocoder.onnx"))
+    a = ap.parse_args()
+    {"train": train, "evaluate": evaluate, "export": export}[a.command](a)
+
+
+if __name__ == "__main__":
+    main()

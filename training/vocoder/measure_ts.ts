@@ -51,6 +51,8 @@ const { values: args } = parseArgs({
     clips: { type: 'string', default: '300' },
     iterations: { type: 'string', default: '2,4,8,16' },
     momentum: { type: 'string', default: '0.99' },
+    /** With --vocoder: what the ONNX outputs, a complex spectrum ('spectrum') or an STFT magnitude ('magnitude'). */
+    kind: { type: 'string', default: 'spectrum' },
     out: { type: 'string', default: path.join(root, 'training/runs/vocoder/measure_ts.json') },
     /** Generated mels [N, 1, nMels, T] (.npy float32), decoded by every decoder and re-encoded for classify_ts.py. */
     generated: { type: 'string' },
@@ -76,7 +78,9 @@ const pack: ModelPack =
               ...basePack.manifest.io.vocoder,
               model: path.basename(args.vocoder),
               input: 'mel',
-              output: 'spec',
+              ...(args.kind === 'magnitude'
+                ? { output: 'magnitude', kind: 'magnitude' as const, refineIterations: 32 }
+                : { output: 'spec', kind: 'spectrum' as const }),
             },
           },
         },
@@ -137,14 +141,17 @@ function melMagnitude(c: Clip): Spectrogram {
   return c.melMag.value;
 }
 
+const magnitudeKind = vocoder.kind === 'magnitude';
 const methods: Method[] = [
   { name: 'gl32', uses: none, run: async (c) => rep.decode(c.x, c.frames, c.audio.length, c.seed) },
-  {
+];
+if (!magnitudeKind) {
+  methods.push({
     name: 'vocoder',
     uses: { voc: true, mel: false },
     run: async (c) => istft(await vocode(c), { ...o, length: c.audio.length }),
-  },
-];
+  });
+}
 // Control: Griffin-Lim with k iterations from a random phase, as gl32 (is the vocoder's phase worth anything?).
 for (const k of ks.filter((k) => k !== 32)) {
   methods.push({
@@ -163,11 +170,31 @@ for (const k of ks.filter((k) => k !== 32)) {
 // Target magnitude × initial phase: the vocoder's raw phase, or (`-wave`) the phase of the STFT of
 // the vocoder's waveform (its spectrum made consistent; with the vocoder's own waveform magnitude as
 // target that would be a fixed point, so only the mel target is tried with it).
-const variants = [
-  { target: 'voc', init: 'raw' },
-  { target: 'mel', init: 'raw' },
-  { target: 'mel', init: 'wave' },
-] as const;
+const variants = magnitudeKind
+  ? []
+  : ([
+      { target: 'voc', init: 'raw' },
+      { target: 'mel', init: 'raw' },
+      { target: 'mel', init: 'wave' },
+    ] as const);
+// A magnitude vocoder: Griffin-Lim with k iterations from the same random phase as glK-random, towards
+// the network's magnitude instead of the mel-inverted one (the network's time counts).
+if (magnitudeKind) {
+  for (const k of [...new Set([...ks, 32])]) {
+    methods.push({
+      name: `magnitude-k${k}`,
+      uses: none,
+      run: async (c) =>
+        griffinLim(await vocoder.magnitude(c.x, c.frames), {
+          ...o,
+          iterations: k,
+          momentum: 0.99,
+          seed: c.seed,
+          length: c.audio.length,
+        }).signal,
+    });
+  }
+}
 for (const { target, init } of variants) {
   for (const momentum of momenta) {
     for (const k of ks) {

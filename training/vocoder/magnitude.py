@@ -35,7 +35,7 @@ RUN_DIR = C.REPO / "training" / "runs" / "vocoder-mag"
 MODEL = dict(n_mels=C.MEL.n_mels, dim=128, mlp=384, blocks=6, kernel=7, n_bins=C.N_BINS)
 LOG_FLOOR = math.log(1e-5)  # the LSD epsilon 1e-10 on power, as magnitude
 LR, LR_MIN, WARMUP, EMA = 2e-3, 2e-5, 200, 0.998
-DB = 20.0 / math.log(10.0)
+W_RESYNTH = 1.0  # weight of the true-phase resynthesis LSD (consistency) beside the magnitude LSD
 
 
 class MagnitudeVocoder(nn.Module):
@@ -99,6 +99,23 @@ def lsd_loss(log_pred: torch.Tensor, target_mag: torch.Tensor) -> torch.Tensor:
     return torch.sqrt((d**2).mean(dim=1) + 1e-6).mean()
 
 
+def resynthesis_loss(fe: FrontEnd, log_pred: torch.Tensor, target: torch.Tensor, wav: torch.Tensor) -> torch.Tensor:
+    """LSD of the audio the predicted magnitude makes with the true phase, at the LSD metric's resolution
+    (n_fft 2048) and the native one: only a magnitude consistent with some signal survives iSTFT -> STFT,
+    and Griffin-Lim can only reach consistent magnitudes."""
+    m = C.MEL
+    phase = target / torch.clamp(target.abs(), min=1e-8)
+    y = torch.istft(torch.exp(log_pred) * phase, n_fft=m.n_fft, hop_length=m.hop_length, win_length=m.n_fft,
+                    window=fe.window, center=True, length=wav.shape[-1])
+    total = 0.0
+    for n_fft, hop in ((2048, 512), (512, 128)):
+        w = torch.hann_window(n_fft, periodic=True)
+        kw = dict(n_fft=n_fft, hop_length=hop, window=w, center=True, pad_mode="reflect", return_complex=True)
+        a, b = torch.stft(wav, **kw).abs(), torch.stft(y, **kw).abs()
+        total = total + lsd_loss(torch.log(torch.clamp(b, min=1e-12)), a)
+    return total / 2
+
+
 def load(path: Path | None = None) -> MagnitudeVocoder:
     return load_ema_model(path or RUN_DIR / "checkpoint.pt", lambda ck: build(), map_location="cpu")[0].eval()
 
@@ -153,8 +170,10 @@ def train(a: argparse.Namespace) -> None:
             mel = fe.norm_mel(wav)
             # The generator's mels are not exact: train on slightly noisy ones (as the spectrum vocoder).
             mel = mel + torch.randn(mel.shape, generator=gen) * torch.rand(mel.shape[0], 1, 1, generator=gen) * C.MEL_NOISE_MAX
-            target = fe.stft(wav).abs()
-        loss = lsd_loss(model.log_magnitude(mel), target)
+            spec = fe.stft(wav)
+            target = spec.abs()
+        log_pred = model.log_magnitude(mel)
+        loss = lsd_loss(log_pred, target) + W_RESYNTH * resynthesis_loss(fe, log_pred, spec, wav)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), C.GRAD_CLIP)

@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
-# One-command reproduction of models/denoise: cache -> train (resumable) -> export -> parity/speed -> eval -> manifest.
-# Run from the repo root: bash training/denoise/reproduce.sh   (MINUTES=55 by default)
+# One-command reproduction of models/denoise: cache -> three resumable training stages -> export ->
+# parity/speed -> eval -> manifest. Run from the repo root: bash training/denoise/reproduce.sh
+# Stage lengths (minutes of wall clock, 1 CPU thread each): STAGE1=46 STAGE2=40 STAGE3=60. Each stage resumes
+# from its own run folder's ckpt.pt, so an interrupted run continues where it stopped.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 export PATH="$PWD/.tools/node_modules/.bin:$PATH"
 PY=/usr/bin/python3
-RUN=training/runs/denoise
-mkdir -p "$RUN"
-[ -f "$RUN/cache/meta.json" ] || $PY -m training.denoise.prepare
-$PY -m training.denoise.train --minutes "${MINUTES:-55}" 2>&1 | tee -a "$RUN/log.txt"
-$PY -m training.denoise.export --ckpt "$RUN/best.pt" --out models/denoise/model.onnx --parity "$RUN/parity"
-node training/denoise/onnx_check.mjs models/denoise/model.onnx "$RUN/parity" 4 | tee "$RUN/onnx_check.txt"
-$PY -m training.denoise.evaluate --ckpt "$RUN/best.pt" --steps 4 --json "$RUN/eval.json" | tee "$RUN/eval.txt"
-speed="$(grep '^speed' "$RUN/onnx_check.txt")"
-$PY -m training.denoise.pack --eval "$RUN/eval.json" --speed "${speed#speed: }" \
-  --train-info "${MINUTES:-55} min on 1 CPU thread (shared 2-core machine), batch 8 x 1 s, Adam; see $RUN/log.txt"
+export PYTHONPATH=.
+S1=training/runs/denoise S2=training/runs/denoise-ft S3=training/runs/denoise-ft2
+mkdir -p "$S1" "$S2" "$S3"
+[ -f "$S1/cache/meta.json" ] || $PY -m training.denoise.prepare
+# 1. From scratch: the EDM loss only, 1 s segments.
+$PY -m training.denoise.train --minutes "${STAGE1:-46}" --run "$S1" 2>&1 | tee -a "$S1/stdout.txt"
+# 2. Fine-tune on 2 s segments with an SI-SDR auxiliary loss on the first-step (default) estimate.
+$PY -m training.denoise.train --init "$S1/best.pt" --aux 0.02 --seg-frames 256 --batch 4 --lr 3e-4 \
+  --minutes "${STAGE2:-40}" --run "$S2" 2>&1 | tee -a "$S2/stdout.txt"
+# 3. The same again at a lower learning rate, mixtures made by a data worker (the 2nd core).
+$PY -m training.denoise.train --init "$S2/best.pt" --aux 0.02 --seg-frames 256 --batch 4 --lr 2e-4 --workers 1 \
+  --minutes "${STAGE3:-60}" --run "$S3" 2>&1 | tee -a "$S3/stdout.txt"
+$PY -m training.denoise.export --ckpt "$S3/best.pt" --out models/denoise/model.onnx --parity "$S3/parity"
+node training/denoise/onnx_check.mjs models/denoise/model.onnx "$S3/parity" 4 | tee "$S3/onnx_check.txt"
+$PY -m training.denoise.evaluate --ckpt "$S3/best.pt" --steps 1 4 --json "$S3/eval.json" | tee "$S3/eval.txt"
+speed="$(grep '^speed' "$S3/onnx_check.txt")"
+$PY -m training.denoise.pack --ckpt "$S3/best.pt" --eval "$S3/eval.json" --steps 1 --speed "${speed#speed: }" \
+  --train-info "${STAGE1:-46} + ${STAGE2:-40} + ${STAGE3:-60} min on 1 CPU thread in three stages; see training/denoise/README.md"

@@ -2,8 +2,9 @@
  * Generation speed of each shipped generate model (digits, loops; one fixed request each):
  * sonodiff (TypeScript sampler + ONNX Runtime in a worker) against the same weights and sampler in
  * PyTorch eager mode (training/parity/time_reference.py), measured in the same run on the same
- * machine and thread count. The peer needs Debian's python3-torch and the
- * training checkpoint (training/runs/, not in git); without them its column is empty and says why.
+ * machine and thread count. The peer needs Debian's python3-torch and python3-onnx: it reads the
+ * weights back out of the pack's model.onnx, so both sides run the very same weights and no
+ * training checkpoint is needed. Without them its column is empty and says why.
  *
  * Efficiency table: FLOPs per model call counted from the ONNX graph (bench/onnx-flops.ts) ÷ the
  * measured time per call, against this machine's matrix-multiply ceiling measured with the same

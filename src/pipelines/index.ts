@@ -2,6 +2,7 @@ export { type ConditionRequest, conditionFor, setControl, unconditionalFor } fro
 export { DECODER_NAMES, type DecoderName, decodeLoop, decodeWindow, resolveDecoder } from './decoder.ts';
 export {
   type ChunkSource,
+  DENOISE_FILE_WINDOW_SECONDS,
   DENOISE_RESAMPLER,
   type DenoiseOptions,
   DenoisePipeline,

@@ -325,6 +325,23 @@ describe.skipIf(!existsSync(bin))('sonodiff CLI', () => {
     const piped = run(['denoise', '-', '-m', 'tiny-stft-denoise', '-o', '-'], { input: readFileSync(input) });
     expect(piped.code, piped.stderr).toBe(0);
     expect(readWav(piped.stdout).frames).toBe(inp.frames);
+    // --window: seconds the model sees at once; the chosen value is recorded in the file's comment.
+    const short = run([
+      'denoise',
+      input,
+      '-m',
+      'tiny-stft-denoise',
+      '--window',
+      '0.5',
+      '-o',
+      path.join(dir, 'w.wav'),
+    ]);
+    expect(short.code, short.stderr).toBe(0);
+    expect(readWav(readFileSync(path.join(dir, 'w.wav'))).frames).toBe(inp.frames);
+    expect(readFileSync(path.join(dir, 'w.wav')).toString('latin1')).toContain('"windowSeconds":0.5');
+    const tooShort = run(['denoise', input, '-m', 'tiny-stft-denoise', '--window', '0.1']);
+    expect(tooShort.code).toBe(2);
+    expect(tooShort.stderr).toMatch(/--window must be a number from 0\.25 to 60/);
   });
 
   it('bad input: missing file 66, not audio 65, directory without audio 66, unwritable output 73; no partial files', () => {

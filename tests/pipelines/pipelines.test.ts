@@ -2,7 +2,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AudioChunk,
+  DENOISE_FILE_WINDOW_SECONDS,
   DenoisePipeline,
+  denoiseWindowSamples,
   GeneratePipeline,
   loadPack,
   type PcmAudio,
@@ -73,7 +75,8 @@ describe('DenoisePipeline', () => {
 
   it('gives the same output whatever the input chunking', async () => {
     const input = stereo(noisy, 0.9);
-    const whole = await collect(denoiser.denoise(input, { seed: 1 }));
+    // A short window, so that the 0.9 s input spans several overlapping windows.
+    const whole = await collect(denoiser.denoise(input, { seed: 1, windowSeconds: 0.3 }));
     const sizes = [1, 777, 5000, 123];
     function* chunks() {
       let s = 0;
@@ -85,7 +88,9 @@ describe('DenoisePipeline', () => {
         s = e;
       }
     }
-    const streamed = await collect(denoiser.denoiseStream(chunks(), 16000, 2, { seed: 1 }));
+    const streamed = await collect(
+      denoiser.denoiseStream(chunks(), 16000, 2, { seed: 1, windowSeconds: 0.3 }),
+    );
     let maxDiff = 0;
     for (let ch = 0; ch < 2; ch++) {
       for (let i = 0; i < whole.audio[ch]!.length; i++) {
@@ -94,6 +99,30 @@ describe('DenoisePipeline', () => {
     }
     expect(streamed.audio[0]!.length).toBe(whole.audio[0]!.length);
     expect(maxDiff).toBeLessThan(1e-6);
+  });
+
+  it('whole buffers use the file window, streams the model window; windowSeconds is validated', async () => {
+    const input = stereo(noisy, 1.3);
+    const source = () => [input.channels];
+    const whole = await collect(denoiser.denoise(input, { seed: 3 }));
+    const fileWindow = await collect(
+      denoiser.denoiseStream(source(), 16000, 2, { seed: 3, windowSeconds: DENOISE_FILE_WINDOW_SECONDS }),
+    );
+    const modelWindow = await collect(denoiser.denoiseStream(source(), 16000, 2, { seed: 3 }));
+    expect(Buffer.from(whole.audio[0]!.buffer).equals(Buffer.from(fileWindow.audio[0]!.buffer))).toBe(true);
+    // The model's window (0.25 s) cuts the 1.3 s input into several windows: a different result.
+    expect(Buffer.from(whole.audio[0]!.buffer).equals(Buffer.from(modelWindow.audio[0]!.buffer))).toBe(false);
+    expect(modelWindow.audio[0]).toHaveLength(whole.audio[0]!.length);
+    const m = denoiser.pack.manifest;
+    expect(denoiseWindowSamples(m)).toBe(denoiser.windowSamples);
+    expect(denoiseWindowSamples(m, 1) % 8).toBe(0);
+    expect(Math.abs(denoiseWindowSamples(m, 1) - m.sampleRate)).toBeLessThanOrEqual(40);
+    for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 0.01]) {
+      expect(() => denoiseWindowSamples(m, bad)).toThrow(/windowSeconds/);
+      await expect(
+        denoiser.denoise(input, { windowSeconds: bad })[Symbol.asyncIterator]().next(),
+      ).rejects.toThrow(RangeError);
+    }
   });
 
   it('strength 0 returns the input exactly; strength mixes dry and wet linearly', async () => {

@@ -22,6 +22,7 @@ import torch
 
 from ..common.edm import edm_loss
 from ..common.ema import load_ema_model, load_train_state, make_ema, torch_load, update_ema
+from ..common.onnx_weights import load_onnx_weights
 from . import config as C
 from .dataset import LoopBatches
 from .model import build_model, count_parameters
@@ -81,6 +82,8 @@ def main() -> None:
     ap.add_argument("--max-steps", type=int, default=10**9)
     ap.add_argument("--save-every", type=float, default=180.0, help="seconds between checkpoints")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init", default=None,
+                    help="warm start a new run from these weights: a pack's model.onnx or a checkpoint.pt (its EMA)")
     ap.add_argument("--ema-out", default=None, help="also write the EMA weights as <=15 MiB parts here at the end (GPU box)")
     args = ap.parse_args()
     hp = dict(C.TRAIN[args.size])
@@ -109,6 +112,15 @@ def main() -> None:
         load_train_state(ck, model, ema, opt)
         state = ck["state"]
         print(f"resumed at step {state['step']} ({state['seconds'] / 60:.1f} min)", flush=True)
+    elif args.init:
+        # Model and EMA both start from the given weights; optimiser, step count and lr warm-up start afresh.
+        if args.init.endswith(".onnx"):
+            load_onnx_weights(model, args.init)
+        else:
+            model.load_state_dict(torch_load(args.init)["ema"])
+        ema.load_state_dict(model.state_dict())
+        state["init"] = args.init
+        print(f"initialised from {args.init}", flush=True)
     session = {"device": torch.cuda.get_device_name(0) if dev.type == "cuda" else f"cpu ({platform.processor() or platform.machine()}, {args.threads} thread(s) + {workers} data worker(s))",
                "torch": torch.__version__, "startStep": state["step"], "batch": hp["batch"]}
     state["sessions"].append(session)

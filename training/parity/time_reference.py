@@ -4,8 +4,12 @@ generation benchmark (bench/generate.ts). Prints one JSON object.
 /usr/bin/python3 -m training.parity.time_reference digits --steps 25 --sampler dpmpp_2m --repeats 3
 /usr/bin/python3 -m training.parity.time_reference loops --steps 25 [--frames 252] [--run training/runs/loops/small]
 
-loops times one fixed request: tags drums + bass, 120 BPM, A minor, 2 bars. A missing checkpoint
-exits with status 1 and one line on stderr (the bench shows it in its PyTorch column).
+loops times one fixed request: tags drums + bass, 120 BPM, A minor, 2 bars.
+
+Weights come from the shipped pack's model.onnx (training/common/onnx_weights.py: the exact weights
+the TypeScript runtime runs, and no training checkpoint needed); --checkpoint uses the training run's
+EMA checkpoint instead. A failure exits with status 1 and one line on stderr (the bench shows it in
+its PyTorch column).
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from typing import Callable, NamedTuple
 import torch
 
 from ..common.edm import cfg_denoiser, karras_sigmas
+from ..common.onnx_weights import load_first_fitting, load_onnx_weights
 from .pipeline_parity import SAMPLERS
 
 
@@ -35,9 +40,9 @@ class Case(NamedTuple):
 
 def digits_case(a: argparse.Namespace) -> Case:
     from ..digits import config as C
-    from ..digits.train import load_ema
+    from ..digits.train import build_model, load_ema
 
-    precond = load_ema().eval()
+    precond = load_ema().eval() if a.checkpoint else load_onnx_weights(build_model(), C.PACK_DIR / "model.onnx")
     fn = cfg_denoiser(lambda x, s, class_labels: precond(x, s, class_labels=class_labels), a.guidance, "class_labels", C.NULL_CLASS)
     return Case(fn, (1, 1, C.MEL.n_mels, C.FRAMES), {"class_labels": torch.tensor([7])}, C.PACK_DIR,
                 C.FRAMES * C.MEL.hop_length / C.MEL.sample_rate)
@@ -46,14 +51,17 @@ def digits_case(a: argparse.Namespace) -> Case:
 def loops_case(a: argparse.Namespace) -> Case:
     from ..loops import config as C
     from ..loops.evaluate import cfg_denoiser as loops_cfg  # uncond = no tags, key "any"; bpm and bars kept
-    from ..loops.train import load_ema
+    from ..loops.train import build_model, load_ema
 
-    # the run training.loops.evaluate picks: a trained large model, else small
-    large = C.RUN_DIR / "large"
-    run = Path(a.run) if a.run else (large if (large / "checkpoint.pt").exists() or (large / "ema_meta.json").exists() else C.RUN_DIR / "small")
-    if not ((run / "checkpoint.pt").exists() or (run / "ema_meta.json").exists()):
-        sys.exit(f"no loops checkpoint in {run} (train with training.loops.train)")
-    model, _ = load_ema(run)
+    if a.checkpoint or a.run:
+        # the run training.loops.evaluate picks: a trained large model, else small
+        large = C.RUN_DIR / "large"
+        run = Path(a.run) if a.run else (large if (large / "checkpoint.pt").exists() or (large / "ema_meta.json").exists() else C.RUN_DIR / "small")
+        if not ((run / "checkpoint.pt").exists() or (run / "ema_meta.json").exists()):
+            sys.exit(f"no loops checkpoint in {run} (train with training.loops.train)")
+        model, _ = load_ema(run)
+    else:  # the pack does not say its size: take the one whose weights the graph holds
+        model = load_first_fitting(C.PACK_DIR / "model.onnx", [lambda s=s: build_model(s) for s in C.SIZES])
     bpm, bars = 120.0, 2
     T, bpm = C.snap_frames(bpm, bars)
     if a.frames:  # the TypeScript loop plan's T (it may round differently), at the tempo those frames hold
@@ -77,8 +85,16 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--frames", type=int, default=None, help="loops: loop length T (default config.snap_frames(120, 2))")
-    ap.add_argument("--run", default=None, help="loops: run dir (default as training.loops.evaluate)")
+    ap.add_argument("--run", default=None, help="loops: run dir (implies --checkpoint; default as training.loops.evaluate)")
+    ap.add_argument("--checkpoint", action="store_true", help="weights from the training checkpoint, not the pack's ONNX")
     a = ap.parse_args()
+    try:
+        run(a)
+    except Exception as e:  # one line for the bench's PyTorch column
+        sys.exit(f"{type(e).__name__}: {e}")
+
+
+def run(a: argparse.Namespace) -> None:
     torch.set_num_threads(a.threads)
     case = CASES[a.model](a)
     man = json.loads((case.pack_dir / "sonodiff.json").read_text())["scheduler"]

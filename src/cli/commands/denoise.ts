@@ -14,7 +14,7 @@ import {
 } from '../../audio/wav-write.ts';
 import { SonodiffError } from '../../errors.ts';
 import { ModelRegistry } from '../../packs/index.ts';
-import { DenoisePipeline } from '../../pipelines/index.ts';
+import { DENOISE_FILE_WINDOW_SECONDS, DenoisePipeline } from '../../pipelines/index.ts';
 import type { ComputeDevice } from '../../runtime/index.ts';
 import type { CliContext } from '../context.ts';
 import { deviceOption, intOption, numberOption } from '../options.ts';
@@ -28,6 +28,7 @@ interface DenoiseFlags {
   steps?: number;
   sampler?: string;
   seed: number;
+  window: number;
   device: ComputeDevice;
   force?: boolean;
   json?: boolean;
@@ -192,6 +193,7 @@ async function denoiseOne(
         strength: flags.strength ?? 1,
         steps: flags.steps ?? manifest.defaults.steps,
         seed: flags.seed,
+        windowSeconds: flags.window,
       }),
     };
     if (target !== undefined) {
@@ -221,6 +223,7 @@ async function denoiseOne(
     try {
       for await (const chunk of pipeline.denoiseStream(input, sampleRate, channelCount, {
         seed: flags.seed,
+        windowSeconds: flags.window,
         signal: ctx.signal,
         ...(flags.strength !== undefined ? { strength: flags.strength } : {}),
         ...(flags.steps !== undefined ? { steps: flags.steps } : {}),
@@ -271,6 +274,12 @@ export function registerDenoise(program: Command, ctx: CliContext): void {
     .option('--steps <n>', 'diffusion steps (default: the model’s)', intOption('--steps', 1, 200))
     .option('--sampler <name>', 'sampler (default: the model’s)')
     .option('--seed <n>', 'noise seed', intOption('--seed', 0, 2 ** 31 - 1), 0)
+    .option(
+      '--window <seconds>',
+      'seconds the model sees at once: longer is cleaner, shorter uses less memory',
+      numberOption('--window', 0.25, 60),
+      DENOISE_FILE_WINDOW_SECONDS,
+    )
     .option('-d, --device <d>', 'compute device: auto, cpu, cuda, webgpu', deviceOption, 'auto')
     .option('-f, --force', 'overwrite existing files')
     .option('--json', 'print one JSON object describing the outputs on stdout')

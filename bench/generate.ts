@@ -37,6 +37,10 @@ import type { BenchOptions, BenchResult, BenchTable } from './types.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 
+const THREADS = 2;
+/** Timed runs per configuration on each side (after one warm-up): calls take milliseconds, so 3 were noisy. */
+const REPEATS = 7;
+
 function torchPeer(
   model: string,
   steps: number,
@@ -58,7 +62,7 @@ function torchPeer(
         '--guidance',
         String(guidance),
         '--repeats',
-        '3',
+        String(REPEATS),
         '--threads',
         String(os.availableParallelism()),
         ...extra,
@@ -74,7 +78,6 @@ function torchPeer(
   }
 }
 
-const THREADS = 2;
 
 function sessionOptions(): Record<string, unknown> {
   return ortSessionOptions('cpu', { intraOpThreads: THREADS }, 1);
@@ -294,7 +297,7 @@ async function timeDecode(
   );
   const times: number[] = [];
   try {
-    for (let r = quick ? 1 : 0; r <= (quick ? 1 : 3); r++) {
+    for (let r = quick ? 1 : 0; r <= (quick ? 1 : REPEATS); r++) {
       const t0 = performance.now();
       if (plan) await decodeLoop(rep, vocoder, probe, frames, plan.samples, 0, m.sampleRate);
       else await decodeWindow(rep, vocoder, probe, frames, rep.samples(frames), 0);
@@ -344,7 +347,7 @@ async function timeModel(
       const times: number[] = [];
       let first = 0;
       let audioSeconds = 0;
-      for (let r = 0; r < (quick ? 1 : 4); r++) {
+      for (let r = 0; r < (quick ? 1 : REPEATS + 1); r++) {
         const before = denoiserStats(gen);
         const t0 = performance.now();
         let firstChunk = -1;
@@ -451,7 +454,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
       `Both sides run classifier-free guidance as one batched cond + uncond call, with ${os.availableParallelism()} threads. sonodiff's time includes decoding the mel spectrogram to audio with the pipeline's own decoder (per model below), which the PyTorch column does not: "sampling" subtracts that decode, timed separately on a tensor of the same shape, for a like-for-like comparison; "end-to-end" keeps it.`,
     );
     notes.push(
-      `PyTorch column: median of 3 runs after a warm-up in one python process; sonodiff: median of 3 after a warm-up. 1-min load average when the run started: ${loadAtStart.toFixed(2)} on ${os.availableParallelism()} cores (other jobs on the machine slow both sides, PyTorch's spinning thread pool most).`,
+      `PyTorch column: median of ${REPEATS} runs after a warm-up in one python process; sonodiff: median of ${REPEATS} after a warm-up. 1-min load average when the run started: ${loadAtStart.toFixed(2)} on ${os.availableParallelism()} cores (other jobs on the machine slow both sides, PyTorch's spinning thread pool most).`,
     );
   }
   return {

@@ -13,39 +13,11 @@
  * ((s0 + s2) + (s4 + s6)) + ((s1 + s3) + (s5 + s7)).
  */
 
-// ---- the few WebAssembly encodings this module needs ----
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const name = (s: string): number[] => vec([...s].map((c) => [c.charCodeAt(0)]));
+import { F64, I32, name, section, sleb, uleb, V128, vec } from '../wasm/encoding.ts';
 
-const I32 = 0x7f;
-const F64 = 0x7c;
-const V128 = 0x7b;
 const get = (i: number) => [0x20, i];
 const set = (i: number) => [0x21, i];
-const i32c = (v: number) => [0x41, ...sleb32(v)];
-function sleb32(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
+const i32c = (v: number) => [0x41, ...sleb(v)];
 const op = {
   block: [0x02, 0x40],
   loop: [0x03, 0x40],

@@ -11,43 +11,11 @@
  * module's one-page (64 KiB) memory, so at most BLOCKS_PER_CALL blocks per call.
  */
 
+import { I32, I64, name, section, sleb, uleb, vec } from '../wasm/encoding.ts';
+
 /** Blocks that fit in the module's single 64 KiB page. */
 export const BLOCKS_PER_CALL = 4096;
 
-// ---- the few WebAssembly encodings this module needs ----
-/** Unsigned LEB128. */
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-/** Signed LEB128 of a safe integer (i32.const / i64.const immediates). */
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  let v = BigInt(n);
-  for (;;) {
-    const b = Number(v & 0x7fn);
-    v >>= 7n;
-    const signBit = (b & 0x40) !== 0;
-    if ((v === 0n && !signBit) || (v === -1n && signBit)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-
-const I32 = 0x7f;
-const I64 = 0x7e;
 const OP = {
   block: 0x02,
   loop: 0x03,
@@ -122,8 +90,8 @@ function philoxModuleBytes(): Uint8Array<ArrayBuffer> {
     ...section(
       7,
       vec([
-        [...vec([...'fill'].map((c) => [c.charCodeAt(0)])), 0x00, 0],
-        [...vec([...'mem'].map((c) => [c.charCodeAt(0)])), 0x02, 0],
+        [...name('fill'), 0x00, 0],
+        [...name('mem'), 0x02, 0],
       ]),
     ),
     ...section(10, vec([[...uleb(func.length), ...func]])),

@@ -78,7 +78,6 @@ function torchPeer(
   }
 }
 
-
 function sessionOptions(): Record<string, unknown> {
   return ortSessionOptions('cpu', { intraOpThreads: THREADS }, 1);
 }

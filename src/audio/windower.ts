@@ -25,6 +25,12 @@ export interface WindowerOptions {
   analysisWindow?: WindowSpec;
   /** Applied after the processor. Default 'sqrt-hann' (so their product is a Hann window). */
   synthesisWindow?: WindowSpec;
+  /**
+   * What the processor sees before the first and after the last sample: 'zeros' (default), or
+   * 'reflect' — the signal mirrored at its ends (x[−k] = x[k]), for processors (models) that
+   * would misread digital silence. Padded samples are never emitted either way.
+   */
+  padding?: 'zeros' | 'reflect';
 }
 
 /** Periodic windows (the ones whose shifts sum to a constant). */
@@ -75,6 +81,7 @@ export class OverlapAddWindower {
   readonly latency: number;
   private readonly analysis: Float64Array;
   private readonly synthesis: Float64Array;
+  private readonly reflect: boolean;
   /** 1 / Σ analysis·synthesis for each output phase (mod hop). */
   private readonly norm: Float64Array;
   /** The last windowLength input samples (frame under construction), linear buffer. */
@@ -101,6 +108,10 @@ export class OverlapAddWindower {
     this.latency = windowLength - hop;
     this.analysis = makeWindow(opts.analysisWindow ?? 'sqrt-hann', windowLength, 'analysisWindow');
     this.synthesis = makeWindow(opts.synthesisWindow ?? 'sqrt-hann', windowLength, 'synthesisWindow');
+    const padding = opts.padding ?? 'zeros';
+    if (padding !== 'zeros' && padding !== 'reflect')
+      throw new RangeError(`padding must be 'zeros' or 'reflect', got ${String(padding)}`);
+    this.reflect = padding === 'reflect';
     const dev = colaDeviation(this.analysis, this.synthesis, hop);
     // Small deviations are divided out exactly; large ones mean the windows do not fit the hop.
     if (!(dev <= 0.01))
@@ -221,9 +232,37 @@ export class OverlapAddWindower {
 
   private cutFrame(): Float32Array {
     const f = new Float32Array(this.windowLength);
+    if (this.reflect) this.reflectPadding();
     for (let i = 0; i < this.windowLength; i++) f[i] = this.input[i]! * this.analysis[i]!;
     this.lastFrame = f;
     return f;
+  }
+
+  /**
+   * Replaces the frame's virtual samples (the lead-in before sample 0, the padding after the last
+   * pushed sample) with the real ones mirrored about the ends, folding again where the signal is
+   * shorter than the padding. Real samples are untouched, so output alignment is unchanged.
+   */
+  private reflectPadding(): void {
+    const n = this.windowLength;
+    const lo = Math.max(0, -this.frameStart);
+    const hi = Math.min(n, this.pushed - this.frameStart);
+    if (lo === 0 && hi === n) return;
+    const len = hi - lo;
+    if (len <= 0) return; // nothing real in this frame: zeros stay
+    const buf = this.input;
+    const period = 2 * (len - 1);
+    for (let i = 0; i < n; i++) {
+      if (i >= lo && i < hi) continue;
+      if (len === 1) {
+        buf[i] = buf[lo]!;
+        continue;
+      }
+      // Position relative to the first real sample, folded into [0, len) by reflection.
+      let k = (((i - lo) % period) + period) % period;
+      if (k >= len) k = period - k;
+      buf[i] = buf[lo + k]!;
+    }
   }
 
   /** Overlap-adds a processed frame; returns the `hop` samples it completed (minus lead-in and padding). */

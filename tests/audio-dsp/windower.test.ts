@@ -104,6 +104,53 @@ describe('OverlapAddWindower', () => {
     expect(count).toBe(600 * 16000);
     expect(worst).toBeLessThan(1e-6);
   });
+  it("padding 'reflect' shows the processor the signal mirrored at both ends, and still reproduces it", () => {
+    const x = signal(1000);
+    const frames: Float32Array[] = [];
+    const opts = { windowLength: 256, hop: 128, analysisWindow: 'rect', synthesisWindow: 'hann' } as const;
+    const w = new OverlapAddWindower({ ...opts, padding: 'reflect' });
+    const y = run(w, x, (f) => {
+      frames.push(f.slice());
+      return undefined;
+    });
+    let err = 0;
+    for (let i = 0; i < x.length; i++) err = Math.max(err, Math.abs(y[i]! - x[i]!));
+    expect(err).toBeLessThan(1e-6);
+    // Frame 0 starts 128 samples before sample 0: its lead-in is x[127], …, x[1] (and, folded at
+    // x[127] since the frame holds only x[0 … 127], x[126] first).
+    const f0 = frames[0]!;
+    for (let k = 1; k < 128; k++) expect(f0[128 - k]).toBe(x[k]);
+    expect(f0[0]).toBe(x[126]);
+    for (let i = 0; i < 128; i++) expect(f0[128 + i]).toBe(x[i]);
+    // The last frame starts at 1024 − 128 = 896 and holds x[896 … 999], then x[998], x[997], ….
+    const last = frames.at(-1)!;
+    const start = (frames.length - 1) * 128 - 128;
+    const real = x.length - start;
+    for (let i = 0; i < real; i++) expect(last[i]).toBe(x[start + i]);
+    for (let k = 1; k < real; k++) expect(last[real - 1 + k]).toBe(x[x.length - 1 - k]);
+    // Beyond that it folds at x[896], the frame's first sample.
+    expect(last[2 * real - 1]).toBe(x[start + 1]);
+    // With zeros (the default) the same frames hold zeros there.
+    const zframes: Float32Array[] = [];
+    run(new OverlapAddWindower(opts), x, (f) => {
+      zframes.push(f.slice());
+      return undefined;
+    });
+    expect(zframes[0]!.subarray(0, 128).every((v) => v === 0)).toBe(true);
+    // A signal shorter than the padding folds again and again, and a single sample repeats.
+    const tiny = new OverlapAddWindower({ ...opts, padding: 'reflect' });
+    const seen: Float32Array[] = [];
+    tiny.flush(() => undefined);
+    const three = new OverlapAddWindower({ ...opts, padding: 'reflect' });
+    three.push(Float32Array.from([1, 2, 3]), () => undefined);
+    three.flush((f) => {
+      seen.push(f.slice());
+      return undefined;
+    });
+    expect(Array.from(seen[0]!.subarray(124, 136))).toEqual([1, 2, 3, 2, 1, 2, 3, 2, 1, 2, 3, 2]);
+    expect(() => new OverlapAddWindower({ ...opts, padding: 'edge' as 'zeros' })).toThrow(/padding/);
+  });
+
   it('rejects windows that are not COLA at the hop, and bad sizes', () => {
     expect(colaDeviation(makeWindow('hann', 1024), makeWindow('rect', 1024), 256)).toBeLessThan(1e-12);
     expect(colaDeviation(makeWindow('rect', 1000), makeWindow('rect', 1000), 300)).toBeGreaterThan(0.2);

@@ -60,7 +60,12 @@ def load_weights(precond: EDMPrecond, path: str | Path, ema: bool = True) -> dic
 
 
 def load_precond(path: str | Path, ema: bool = True) -> EDMPrecond:
-    """Builds the checkpoint's variant (older checkpoints carry none: "small") and loads its weights."""
+    """Builds the checkpoint's variant (older checkpoints carry none: "small") and loads its weights.
+    A shipped model.onnx works too: its weights are read back into the variant whose shapes they fill."""
+    if str(path).endswith(".onnx"):
+        from ..common.onnx_weights import load_first_fitting
+
+        return load_first_fitting(path, [lambda v=v: build_precond(v) for v in VARIANTS])
     ck = torch.load(path, map_location="cpu")
     precond = build_precond(ck.get("variant", "small"))
     precond.load_state_dict(ck["ema" if ema else "model"])

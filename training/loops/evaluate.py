@@ -3,6 +3,7 @@ circularly with Griffin-Lim, and measure tempo, seam and key; the same estimator
 with the same conditions as a sanity check. Prints a JSON summary and writes RUN/quality.json (read by export).
 
 /usr/bin/python3 -m training.loops.evaluate [--run training/runs/loops/large] [--n 32] [--steps 25] [--guidance 3]
+/usr/bin/python3 -m training.loops.evaluate --onnx models/loops/model.onnx   # the shipped weights, no checkpoint needed
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import scipy.io.wavfile
 import torch
 
 from ..common.edm import karras_sigmas, sample_dpmpp_2m
+from ..common.onnx_weights import load_first_fitting
 from . import config as C
 from .compose import Bank, compose, tags_of
 from .dataset import circular_log_mel, denormalise, front_end, normalise
+from .model import build_model
 from .train import load_ema
 
 # Krumhansl-Kessler key profiles
@@ -221,6 +224,7 @@ def click_vs_beats(audio: np.ndarray, beats: int, reach: int = 8) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", default=None)
+    ap.add_argument("--onnx", default=None, help="evaluate these shipped weights (results go to training/runs/loops/onnx-eval)")
     ap.add_argument("--n", type=int, default=32)
     ap.add_argument("--steps", type=int, default=C.DEFAULT_STEPS)
     ap.add_argument("--guidance", type=float, default=C.DEFAULT_GUIDANCE)
@@ -228,8 +232,13 @@ def main() -> None:
     ap.add_argument("--wavs", type=int, default=8, help="write this many generated clips (looped twice) as WAV")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    run = Path(args.run) if args.run else (C.RUN_DIR / "large" if (C.RUN_DIR / "large" / "checkpoint.pt").exists() or (C.RUN_DIR / "large" / "ema_meta.json").exists() else C.RUN_DIR / "small")
-    model, ck = load_ema(run)
+    if args.onnx:
+        run = C.RUN_DIR / "onnx-eval"
+        run.mkdir(parents=True, exist_ok=True)
+        model = load_first_fitting(args.onnx, [lambda s=s: build_model(s) for s in C.SIZES])
+    else:
+        run = Path(args.run) if args.run else (C.RUN_DIR / "large" if (C.RUN_DIR / "large" / "checkpoint.pt").exists() or (C.RUN_DIR / "large" / "ema_meta.json").exists() else C.RUN_DIR / "small")
+        model, _ = load_ema(run)
     bank = Bank()
     rng = np.random.default_rng(args.seed)
     wav_dir = run / "eval_wavs"

@@ -11,6 +11,7 @@ import { OverlapAddWindower } from '../audio/windower.ts';
 import type { ModelPack } from '../packs/index.ts';
 import type { ModelSession, Runtime, SessionOptions } from '../runtime/index.ts';
 import { sample } from '../sampler/index.ts';
+import { AirBand } from './air-band.ts';
 import type { Condition } from './model-denoiser.ts';
 import { ModelPipeline, openPipeline } from './model-pipeline.ts';
 import { planSampling } from './plan.ts';
@@ -25,6 +26,12 @@ export interface DenoiseOptions extends RunOptions {
    * latency: half a window); whole buffers to DENOISE_FILE_WINDOW_SECONDS.
    */
   windowSeconds?: number;
+  /**
+   * Input at a higher rate than the model's: pass its band above the model's Nyquist frequency
+   * through, gated by how much the model suppressed its own top octave (default true; see
+   * air-band.ts). false returns that band removed, as the model alone would.
+   */
+  highBand?: boolean;
 }
 
 /**
@@ -137,6 +144,7 @@ export class DenoisePipeline extends ModelPipeline {
     // extra model calls (2× instead of 8/7×) are worth it; speed stays above 20× real time.
     const taper = W / 2;
     const hop = W - taper;
+    const keepHighBand = options.highBand !== false && sampleRate > rate;
     const channels = Array.from({ length: channelCount }, () => ({
       down: sampleRate === rate ? undefined : new Resampler(sampleRate, rate, DENOISE_RESAMPLER),
       up: sampleRate === rate ? undefined : new Resampler(rate, sampleRate, DENOISE_RESAMPLER),
@@ -153,6 +161,10 @@ export class DenoisePipeline extends ModelPipeline {
       dry: [] as Float32Array[],
       dryOffset: 0,
       pending: [] as Float32Array[],
+      // The input through the model path's resamplers only (its low band), and the air-band gate.
+      lowUp: keepHighBand ? new Resampler(rate, sampleRate, DENOISE_RESAMPLER) : undefined,
+      low: [] as Float32Array[],
+      air: keepHighBand ? new AirBand(sampleRate, rate) : undefined,
     }));
     let window = 0;
     const processor = (ch: number) => async (frame: Float32Array, frameIndex: number) => {
@@ -174,6 +186,7 @@ export class DenoisePipeline extends ModelPipeline {
       const out = channels.map((c) => {
         const wet = takeFrom(c.pending, ready);
         const dry = takeFrom(c.dry, ready);
+        if (c.air) c.air.process(wet, takeFrom(c.low, ready), dry);
         if (strength < 1)
           for (let i = 0; i < ready; i++) wet[i] = strength * wet[i]! + (1 - strength) * dry[i]!;
         return wet;
@@ -199,6 +212,7 @@ export class DenoisePipeline extends ModelPipeline {
         const c = channels[ch]!;
         c.dry.push(chunk[ch]!.slice());
         const atRate = c.down ? c.down.process(chunk[ch]!) : chunk[ch]!;
+        if (c.lowUp) c.low.push(c.lowUp.process(atRate));
         const wet = await c.ola.pushAsync(atRate, processor(ch));
         const back = c.up ? c.up.process(wet) : wet;
         if (back.length > 0) c.pending.push(back);
@@ -209,16 +223,16 @@ export class DenoisePipeline extends ModelPipeline {
     for (let ch = 0; ch < channelCount; ch++) {
       const c = channels[ch]!;
       const tail = c.down ? c.down.flush() : new Float32Array(0);
+      if (c.lowUp) c.low.push(c.lowUp.process(tail), c.lowUp.flush());
       let wet = tail.length > 0 ? await c.ola.pushAsync(tail, processor(ch)) : new Float32Array(0);
       wet = concat(wet, await c.ola.flushAsync(processor(ch)));
       let back = c.up ? c.up.process(wet) : wet;
       if (c.up) back = concat(back, c.up.flush());
       c.pending.push(back);
       // Exactly as many output frames as input frames.
-      const have = c.pending.reduce((a, p) => a + p.length, 0);
       const want = inFrames - outFrames;
-      if (have > want) c.pending.splice(0, c.pending.length, takeFrom(c.pending, want));
-      else if (have < want) c.pending.push(new Float32Array(want - have));
+      exactLength(c.pending, want);
+      if (c.air) exactLength(c.low, want);
     }
     const final = emit(true);
     if (final) yield final;
@@ -266,6 +280,13 @@ function tukey(length: number, taper: number): Float32Array {
     w[length - 1 - i] = r;
   }
   return w;
+}
+
+/** Trims or zero-pads a list of arrays to n samples in all. */
+function exactLength(list: Float32Array[], n: number): void {
+  const have = list.reduce((a, p) => a + p.length, 0);
+  if (have > n) list.splice(0, list.length, takeFrom(list, n));
+  else if (have < n) list.push(new Float32Array(n - have));
 }
 
 /** Removes and returns the first n samples of a list of arrays. */

@@ -11,6 +11,7 @@ import {
   type PipelineEvent,
   Runtime,
   readAudio,
+  stft,
 } from '../../src/index.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -123,6 +124,28 @@ describe('DenoisePipeline', () => {
         denoiser.denoise(input, { windowSeconds: bad })[Symbol.asyncIterator]().next(),
       ).rejects.toThrow(RangeError);
     }
+  });
+
+  it('inputs above the model rate keep their high band, gated by the model (highBand: false drops it)', async () => {
+    // The fixture model runs at 8 kHz; the input is at 16 kHz, so 4–8 kHz is above the model's band.
+    const input = stereo(noisy, 1.5);
+    const high = (x: Float32Array): number => {
+      // Energy above 4.3 kHz (STFT bins of 31.25 Hz).
+      const s = stft(x, { nFft: 512, hopLength: 128 });
+      let e = 0;
+      for (let f = 0; f < s.frames; f++)
+        for (let k = 138; k < s.bins; k++) e += s.re[f * s.bins + k]! ** 2 + s.im[f * s.bins + k]! ** 2;
+      return e;
+    };
+    const kept = await collect(denoiser.denoise(input, { seed: 4 }));
+    const dropped = await collect(denoiser.denoise(input, { seed: 4, highBand: false }));
+    const hIn = high(input.channels[0]!);
+    expect(high(dropped.audio[0]!) / hIn).toBeLessThan(0.05);
+    const keptRatio = high(kept.audio[0]!) / hIn;
+    expect(keptRatio).toBeGreaterThan(0.1);
+    expect(keptRatio).toBeLessThan(1.5);
+    expect(kept.audio[0]).toHaveLength(input.channels[0]!.length);
+    expect(kept.audio[1]!.every(Number.isFinite)).toBe(true);
   });
 
   it('strength 0 returns the input exactly; strength mixes dry and wet linearly', async () => {

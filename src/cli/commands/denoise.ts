@@ -29,6 +29,7 @@ interface DenoiseFlags {
   sampler?: string;
   seed: number;
   window: number;
+  highBand: boolean;
   device: ComputeDevice;
   force?: boolean;
   json?: boolean;
@@ -194,6 +195,7 @@ async function denoiseOne(
         steps: flags.steps ?? manifest.defaults.steps,
         seed: flags.seed,
         windowSeconds: flags.window,
+        highBand: flags.highBand,
       }),
     };
     if (target !== undefined) {
@@ -224,6 +226,7 @@ async function denoiseOne(
       for await (const chunk of pipeline.denoiseStream(input, sampleRate, channelCount, {
         seed: flags.seed,
         windowSeconds: flags.window,
+        highBand: flags.highBand,
         signal: ctx.signal,
         ...(flags.strength !== undefined ? { strength: flags.strength } : {}),
         ...(flags.steps !== undefined ? { steps: flags.steps } : {}),
@@ -279,6 +282,10 @@ export function registerDenoise(program: Command, ctx: CliContext): void {
       'seconds the model sees at once: longer is cleaner, shorter uses less memory',
       numberOption('--window', 0.25, 60),
       DENOISE_FILE_WINDOW_SECONDS,
+    )
+    .option(
+      '--no-high-band',
+      'drop the band above the model’s (8 kHz for 16 kHz models) instead of passing it through gated',
     )
     .option('-d, --device <d>', 'compute device: auto, cpu, cuda, webgpu', deviceOption, 'auto')
     .option('-f, --force', 'overwrite existing files')

@@ -12,8 +12,11 @@ const valid = JSON.parse(readFileSync(path.join(packsDir, 'tiny-denoise/sonodiff
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'sonodiff-packs-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function withChanges(patch: (m: Record<string, any>) => void): Record<string, unknown> {
-  const m = structuredClone(valid) as Record<string, any>;
+// biome-ignore lint/suspicious/noExplicitAny: the patches write wrong JSON shapes on purpose
+type LooseJson = Record<string, any>;
+
+function withChanges(patch: (m: LooseJson) => void): Record<string, unknown> {
+  const m = structuredClone(valid) as LooseJson;
   patch(m);
   return m;
 }

@@ -206,6 +206,11 @@ def main() -> None:
     cost = (f"{st['step']} steps ({st['items']} composed loops, batch {ck['hp']['batch']} at T = 256 frames, scaled by loop length) "
             f"in {st['seconds'] / 60:.1f} min: {sess}; "
             f"{'bf16 autocast on CUDA; ' if any(not s['device'].startswith('cpu') for s in st['sessions']) else ''}EMA {ck['hp']['ema']} exported")
+    if st.get("init"):  # a warm start (train --init): the card keeps what the starting weights cost
+        init = Path(st["init"])
+        earlier = init.parent / "sonodiff.json" if init.suffix == ".onnx" else None
+        before = json.loads(earlier.read_text())["card"]["trainingCost"] if earlier and earlier.exists() else str(init)
+        cost = f"{before}; then continued (train --init, fresh optimiser, lr {ck['hp']['lr']}): {cost}"
     qpath = run / "quality.json"
     quality = json.loads(qpath.read_text()) if qpath.exists() else {}
     quality = {k: (v if isinstance(v, (int, float, str)) else json.dumps(v)) for k, v in quality.items()}

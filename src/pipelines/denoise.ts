@@ -142,6 +142,9 @@ export class DenoisePipeline extends ModelPipeline {
     // Measured on a training-speaker sample: half overlap 7.22 dB SI-SDR / ESTOI 0.420, a quarter
     // 7.05 / 0.402, an eighth 6.76 / 0.392 — window edges are where the model is weakest, so the
     // extra model calls (2× instead of 8/7×) are worth it; speed stays above 20× real time.
+    // Denoising a short file whole, in one call, was tried: on 24 validation clips of 2-7.5 s it
+    // scored 5.43 dB SI-SDRi against 5.47 for these overlapping windows (which average two
+    // estimates at every sample), so the windows stay.
     const taper = W / 2;
     const hop = W - taper;
     const keepHighBand = options.highBand !== false && sampleRate > rate;

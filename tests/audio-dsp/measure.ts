@@ -10,6 +10,17 @@ export type Converter = (
   toRate: number,
 ) => Float32Array | Promise<Float32Array>;
 
+/** Deterministic uniform noise in [−0.5, 0.5) (Park–Miller LCG), the same on every machine. */
+export function noise(n: number, seed: number): Float32Array {
+  const x = new Float32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 48271) % 2147483647;
+    x[i] = s / 2147483647 - 0.5;
+  }
+  return x;
+}
+
 export function tone(freq: number, rate: number, frames: number, amp = 0.5): Float32Array {
   const x = new Float32Array(frames);
   const w = (2 * Math.PI * freq) / rate;

@@ -14,16 +14,8 @@ import {
   toStereo,
 } from '../../src/audio/mix.ts';
 import type { PcmAudio } from '../../src/audio/types.ts';
+import { noise } from './measure.ts';
 
-function noise(n: number, seed: number): Float32Array {
-  const x = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (s * 48271) % 2147483647;
-    x[i] = s / 2147483647 - 0.5;
-  }
-  return x;
-}
 const audio = (...channels: Float32Array[]): PcmAudio => ({ sampleRate: 48000, channels });
 const power = (x: Float32Array, from = 0, to = x.length) => {
   let p = 0;

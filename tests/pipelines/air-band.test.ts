@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AirBand } from '../../src/pipelines/air-band.ts';
+import { noise } from '../audio-dsp/measure.ts';
 
 const RATE = 48000;
-
-function noise(n: number, seed: number): Float32Array {
-  const x = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) {
-    s = (s * 48271) % 2147483647;
-    x[i] = s / 2147483647 - 0.5;
-  }
-  return x;
-}
 
 function rms(x: Float32Array, from = 0): number {
   let e = 0;

@@ -6,16 +6,9 @@
  * (shelf and high-pass corner, Q, gain) and re-derived by the bilinear transform for any rate, so
  * 44.1 kHz or 16 kHz input is measured without resampling.
  */
+import type { BiquadCoefficients as Biquad } from './biquad.ts';
 import { resample } from './resample.ts';
 import type { PcmAudio } from './types.ts';
-
-interface Biquad {
-  b0: number;
-  b1: number;
-  b2: number;
-  a1: number;
-  a2: number;
-}
 
 /** Stage 1: the head-related high shelf (+4 dB above ~1.7 kHz). */
 function shelfFilter(rate: number): Biquad {

@@ -9,6 +9,8 @@
  * sample i is input sample i, emitted `latency` samples after it was pushed. Memory: two frames.
  */
 
+import { reflectIndex } from './reflect.ts';
+
 export type WindowSpec = 'hann' | 'sqrt-hann' | 'rect' | Float32Array | Float64Array;
 
 /** Processes one windowed frame: modify it in place (return nothing) or return a new frame. */
@@ -251,18 +253,8 @@ export class OverlapAddWindower {
     const len = hi - lo;
     if (len <= 0) return; // nothing real in this frame: zeros stay
     const buf = this.input;
-    const period = 2 * (len - 1);
-    for (let i = 0; i < n; i++) {
-      if (i >= lo && i < hi) continue;
-      if (len === 1) {
-        buf[i] = buf[lo]!;
-        continue;
-      }
-      // Position relative to the first real sample, folded into [0, len) by reflection.
-      let k = (((i - lo) % period) + period) % period;
-      if (k >= len) k = period - k;
-      buf[i] = buf[lo + k]!;
-    }
+    for (let i = 0; i < lo; i++) buf[i] = buf[lo + reflectIndex(i - lo, len)]!;
+    for (let i = hi; i < n; i++) buf[i] = buf[lo + reflectIndex(i - lo, len)]!;
   }
 
   /** Overlap-adds a processed frame; returns the `hop` samples it completed (minus lead-in and padding). */

@@ -11,50 +11,11 @@
  * the air band is gated with it; where it keeps speech, the air band comes back. Streaming: state
  * carries across calls.
  */
-
-/** One biquad section (transposed direct form II). */
-class Biquad {
-  private z1 = 0;
-  private z2 = 0;
-  private readonly b0: number;
-  private readonly b1: number;
-  private readonly b2: number;
-  private readonly a1: number;
-  private readonly a2: number;
-  constructor(b0: number, b1: number, b2: number, a1: number, a2: number) {
-    this.b0 = b0;
-    this.b1 = b1;
-    this.b2 = b2;
-    this.a1 = a1;
-    this.a2 = a2;
-  }
-
-  /** 2nd-order Butterworth high-pass at `cutoff` Hz (bilinear transform, RBJ cookbook). */
-  static highPass(sampleRate: number, cutoff: number): Biquad {
-    const w = (2 * Math.PI * cutoff) / sampleRate;
-    const alpha = Math.sin(w) / (2 * Math.SQRT1_2);
-    const cos = Math.cos(w);
-    const a0 = 1 + alpha;
-    return new Biquad(
-      (1 + cos) / 2 / a0,
-      -(1 + cos) / a0,
-      (1 + cos) / 2 / a0,
-      (-2 * cos) / a0,
-      (1 - alpha) / a0,
-    );
-  }
-
-  step(x: number): number {
-    const y = this.b0 * x + this.z1;
-    this.z1 = this.b1 * x - this.a1 * y + this.z2;
-    this.z2 = this.b2 * x - this.a2 * y;
-    return y;
-  }
-}
+import { BiquadFilter } from '../audio/biquad.ts';
 
 export class AirBand {
-  private readonly hpWet: Biquad;
-  private readonly hpLow: Biquad;
+  private readonly hpWet: BiquadFilter;
+  private readonly hpLow: BiquadFilter;
   /** One-pole coefficient of the energy followers. */
   private readonly decay: number;
   private eWet = 0;
@@ -63,8 +24,8 @@ export class AirBand {
   constructor(sampleRate: number, modelRate: number, followerSeconds = 0.02) {
     if (!(sampleRate > modelRate))
       throw new RangeError(`sampleRate (${sampleRate}) must exceed modelRate (${modelRate})`);
-    this.hpWet = Biquad.highPass(sampleRate, modelRate / 4);
-    this.hpLow = Biquad.highPass(sampleRate, modelRate / 4);
+    this.hpWet = BiquadFilter.highPass(sampleRate, modelRate / 4);
+    this.hpLow = BiquadFilter.highPass(sampleRate, modelRate / 4);
     this.decay = Math.exp(-1 / (followerSeconds * sampleRate));
   }
 

@@ -76,8 +76,8 @@ export function denoiseWindowSamples(manifest: ModelPack['manifest'], windowSeco
  * Model-rate samples between a sample entering denoiseStream and its output being final: windows
  * overlap by half, so the overlap-add windower lags by half a window.
  */
-export function denoiseLatencySamples(manifest: ModelPack['manifest'], windowSeconds?: number): number {
-  return denoiseWindowSamples(manifest, windowSeconds) / 2;
+export function denoiseLatencySamples(manifest: ModelPack['manifest']): number {
+  return denoiseWindowSamples(manifest) / 2;
 }
 
 /** Input for streaming denoise: planar chunks at one sample rate. */
@@ -162,7 +162,6 @@ export class DenoisePipeline extends ModelPipeline {
         padding: 'reflect',
       }),
       dry: [] as Float32Array[],
-      dryOffset: 0,
       pending: [] as Float32Array[],
       // The input through the model path's resamplers only (its low band), and the air-band gate.
       lowUp: keepHighBand ? new Resampler(rate, sampleRate, DENOISE_RESAMPLER) : undefined,

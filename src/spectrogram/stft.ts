@@ -8,6 +8,8 @@
  * Layout: frame-major. `re[f · bins + k]` is the real part of bin k (0..nFft/2) of frame f;
  * frame f covers input samples f·hop − nFft/2 … (centred) or f·hop … (not centred).
  */
+
+import { reflectIndex } from '../audio/reflect.ts';
 import { getFft } from './fft.ts';
 import { checkCola, makeWindow, type WindowSpec } from './windows.ts';
 
@@ -94,15 +96,6 @@ export function stftFrameCount(length: number, o: ResolvedStft): number {
   const padded = o.center ? length + 2 * (o.nFft >> 1) : length;
   if (padded < o.nFft) return 0;
   return 1 + Math.floor((padded - o.nFft) / o.hopLength);
-}
-
-/** Index into x for position i of the padded signal (numpy 'reflect': mirror without repeating the edge). */
-function reflectIndex(i: number, n: number): number {
-  if (n === 1) return 0;
-  const period = 2 * (n - 1);
-  let j = i % period;
-  if (j < 0) j += period;
-  return j < n ? j : period - j;
 }
 
 /** The signal padded (if centred) into one Float64Array, so frames are plain slices. */

@@ -8,6 +8,7 @@ when shorter than the segment), and interference made of one or two of
 the noise is reverberated (exponentially decaying Gaussian-noise impulse response, RT60 0.2-1.0 s)
 with probability 0.3, and the speech with probability 0.15 (then the target keeps only the
 first 40 ms of the response: the late tail counts as interference). SNR uniform in [-5, 20] dB
+(`snr_db`; a fine-tuning stage may narrow it)
 (target power over interference power), then a random gain sets the mixture RMS uniformly in
 [-40, -15] dBFS (same gain on the target), peaks limited to 0.99.
 """
@@ -92,7 +93,8 @@ def _rir(rng: np.random.Generator) -> np.ndarray:
 
 
 class Mixer:
-    def __init__(self, split: str = "train"):
+    def __init__(self, split: str = "train", snr_db: tuple[float, float] = (-5.0, 20.0)):
+        self.snr_db = snr_db
         self.speech = Pool(f"speech_{split}")
         self.noise = Pool(f"noise_{split}")
         # FSDD clips are short (< 1 s); LibriSpeech utterances are long.
@@ -140,7 +142,7 @@ class Mixer:
             early = int(0.04 * SR)
             target = scipy.signal.fftconvolve(s, h[:early])[:n]
             tail = scipy.signal.fftconvolve(s, np.concatenate([np.zeros(early, np.float32), h[early:]]))[:n]
-        interference = noise / (_rms(noise) + 1e-9) * (_rms(target) * 10 ** (-rng.uniform(-5, 20) / 20)) + tail
+        interference = noise / (_rms(noise) + 1e-9) * (_rms(target) * 10 ** (-rng.uniform(*self.snr_db) / 20)) + tail
         mix = target + interference
         gain = 10 ** (rng.uniform(-40, -15) / 20) / (_rms(mix) + 1e-9)
         peak = np.max(np.abs(mix)) * gain

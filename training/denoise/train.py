@@ -155,13 +155,13 @@ def validate(precond: EDMPrecond, val: tuple[np.ndarray, np.ndarray], steps_list
 class _Batches(torch.utils.data.IterableDataset):
     """Endless mixture batches; each DataLoader worker draws from its own seed."""
 
-    def __init__(self, batch: int, seg: int, seed: int):
-        self.batch, self.seg, self.seed = batch, seg, seed
+    def __init__(self, batch: int, seg: int, seed: int, snr_db: tuple[float, float]):
+        self.batch, self.seg, self.seed, self.snr_db = batch, seg, seed, snr_db
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         rng = np.random.default_rng([self.seed, info.id if info else 0])
-        mixer = Mixer("train")
+        mixer = Mixer("train", self.snr_db)
         while True:
             yield mixer.batch(rng, self.batch, self.seg)
 
@@ -177,7 +177,8 @@ def main() -> None:
     ap.add_argument("--seg-frames", type=int, default=SEG_FRAMES, help="training segment length in STFT frames")
     ap.add_argument("--workers", type=int, default=0, help="DataLoader workers making mixtures (0 = in the loop)")
     ap.add_argument("--aux", type=float, default=0.0, help="weight of -SI-SDR (dB) of the first-step estimate")
-    ap.add_argument("--init", default=None, help="start from this checkpoint's EMA weights (same variant)")
+    ap.add_argument("--init", default=None, help="start from a checkpoint's EMA weights or a shipped model.onnx (same variant)")
+    ap.add_argument("--snr", type=float, nargs=2, default=(-5.0, 20.0), metavar=("LO", "HI"), help="training mixture SNR range (dB)")
     ap.add_argument("--val-every", type=float, default=600.0, help="seconds between validations")
     a = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("TRAIN_THREADS", "1")))
@@ -199,7 +200,12 @@ def main() -> None:
         print(f"resumed at step {step}, {elapsed / 60:.1f} min", flush=True)
     else:
         if a.init:
-            precond.load_state_dict(torch.load(a.init, map_location=dev)["ema"])
+            if a.init.endswith(".onnx"):
+                from training.common.onnx_weights import load_onnx_weights
+
+                load_onnx_weights(precond, a.init).train()
+            else:
+                precond.load_state_dict(torch.load(a.init, map_location=dev)["ema"])
             print("initialised from", a.init, flush=True)
         ema.load_state_dict(precond.state_dict())
     print("parameters", count_parameters(precond), "variant", a.variant, "device", a.device, flush=True)
@@ -207,12 +213,12 @@ def main() -> None:
     g = torch.Generator().manual_seed(2000 + step)
     if a.workers > 0:
         loader = torch.utils.data.DataLoader(
-            _Batches(a.batch, seg, 1000 + step), batch_size=None, num_workers=a.workers, prefetch_factor=4, persistent_workers=True
+            _Batches(a.batch, seg, 1000 + step, tuple(a.snr)), batch_size=None, num_workers=a.workers, prefetch_factor=4, persistent_workers=True
         )
         batches = iter(loader)
         next_batch = lambda: tuple(torch.as_tensor(t) for t in next(batches))  # noqa: E731
     else:
-        mixer = Mixer("train")
+        mixer = Mixer("train", tuple(a.snr))
         next_batch = lambda: tuple(torch.from_numpy(t) for t in mixer.batch(rng, a.batch, seg))  # noqa: E731
     val = Mixer("val").batch(np.random.default_rng(123), 24, 2 * SEG)
     budget = a.minutes * 60

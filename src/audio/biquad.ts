@@ -33,6 +33,30 @@ export class BiquadFilter {
     });
   }
 
+  /**
+   * First-order DC blocker y[n] = x[n] − x[n−1] + R·y[n−1] (−3 dB at about `cutoff` Hz): removes a
+   * recorder's DC offset while leaving speech and music (≥ 40 Hz) practically untouched.
+   */
+  static dcBlocker(sampleRate: number, cutoff: number): BiquadFilter {
+    const r = Math.exp((-2 * Math.PI * cutoff) / sampleRate);
+    return new BiquadFilter({ b0: 1, b1: -1, b2: 0, a1: -r, a2: 0 });
+  }
+
+  /** Sets the state to the steady state for a constant input `x`, so a signal starting at a
+   *  non-zero level (a DC offset) does not ring as if it stepped up from silence. */
+  settle(x: number): void {
+    const { b0, b1, b2, a1, a2 } = this.c;
+    const y = (x * (b0 + b1 + b2)) / (1 + a1 + a2);
+    this.z2 = b2 * x - a2 * y;
+    this.z1 = b1 * x - a1 * y + this.z2;
+  }
+
+  /** Filters `x` in place; state carries across calls. */
+  process(x: Float32Array): Float32Array {
+    for (let i = 0; i < x.length; i++) x[i] = this.step(x[i]!);
+    return x;
+  }
+
   /** Filters one sample; state carries across calls. */
   step(x: number): number {
     const { b0, b1, b2, a1, a2 } = this.c;

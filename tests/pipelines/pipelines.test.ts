@@ -148,6 +148,26 @@ describe('DenoisePipeline', () => {
     expect(kept.audio[1]!.every(Number.isFinite)).toBe(true);
   });
 
+  it("removes a recorder's DC offset, at the model rate and above it, without a start-up thump", async () => {
+    const mean = (x: Float32Array, from = 0, to = x.length): number => {
+      let s = 0;
+      for (let i = from; i < to; i++) s += x[i]!;
+      return s / (to - from);
+    };
+    for (const highBand of [true, false]) {
+      const input = stereo(noisy, 1.5);
+      const offset = { ...input, channels: input.channels.map((c) => c.map((v) => v + 0.2)) };
+      const clean = await collect(denoiser.denoise(input, { seed: 5, highBand }));
+      const shifted = await collect(denoiser.denoise(offset, { seed: 5, highBand }));
+      for (const ch of [0, 1]) {
+        const out = shifted.audio[ch]!;
+        // 0.2 in, well under 1 % of it out: over the whole file and in its first 50 ms.
+        expect(Math.abs(mean(out) - mean(clean.audio[ch]!))).toBeLessThan(2e-3);
+        expect(Math.abs(mean(out, 0, 800))).toBeLessThan(2e-2);
+      }
+    }
+  });
+
   it('strength 0 returns the input exactly; strength mixes dry and wet linearly', async () => {
     const input = stereo(noisy, 0.5);
     const dry = await collect(denoiser.denoise(input, { strength: 0 }));

@@ -25,6 +25,7 @@ export {
   fadeGain,
   fadeIn,
   fadeOut,
+  fitUnderPeak,
   normalizePeak,
   remix,
   softLimit,

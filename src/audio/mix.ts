@@ -189,6 +189,23 @@ export function normalizePeak(
   return { audio: applyGain(audio, 10 ** (gainDb / 20)), gainDb };
 }
 
+/**
+ * Scales `x` down in place, when its sample peak exceeds `ceiling` (linear, default 0.89 ≈ −1 dBFS),
+ * so the peak sits exactly at it; quieter signals are left alone. Returns the gain applied (≤ 1).
+ * For a whole clip (or loop) this keeps the waveform's shape, where a limiter would bend its peaks;
+ * one gain for the whole loop also keeps it seamless.
+ */
+export function fitUnderPeak(x: Float32Array, ceiling = 0.89): number {
+  if (!(x instanceof Float32Array)) throw new TypeError('x must be a Float32Array');
+  if (!(ceiling > 0 && ceiling <= 1)) throw new RangeError(`ceiling must be in (0, 1], got ${ceiling}`);
+  let peak = 0;
+  for (let i = 0; i < x.length; i++) peak = Math.max(peak, Math.abs(x[i]!));
+  if (!(peak > ceiling)) return 1;
+  const gain = ceiling / peak;
+  for (let i = 0; i < x.length; i++) x[i] = x[i]! * gain;
+  return gain;
+}
+
 const BELOW_ONE = 1 - 2 ** -24;
 
 /**

@@ -5,7 +5,7 @@
  * sampled with the sampler's loop mode and decoded circularly to an exact length (loop-plan.ts).
  */
 
-import { softLimit } from '../audio/mix.ts';
+import { fitUnderPeak, softLimit } from '../audio/mix.ts';
 import type { PcmAudio } from '../audio/types.ts';
 import type { ModelPack } from '../packs/index.ts';
 import type { ModelSession, Runtime, SessionOptions } from '../runtime/index.ts';
@@ -52,8 +52,9 @@ export interface GenerateOptions extends RunOptions {
   /** How far from `init` to move: 0 = unchanged, 1 = ignore it. */
   strength?: number;
   /**
-   * Soft-limit generated audio so peaks stay inside ±1 (softLimit, transparent below −1 dBFS).
-   * Default true; false yields the decoder's raw level.
+   * Keep generated peaks inside ±1: a clip made in one window is scaled down as a whole until its
+   * peak is −1 dBFS (fitUnderPeak); longer streams are soft-limited sample by sample (softLimit,
+   * transparent below −1 dBFS). Default true; false yields the decoder's raw level.
    */
   limit?: boolean;
 }
@@ -241,9 +242,16 @@ export class GeneratePipeline extends ModelPipeline {
         padded.set(out);
         out = padded;
       }
-      // A mel model's level follows its training data: keep peaks inside full scale rather than
-      // hand a DAW (or an integer WAV) samples past ±1.
-      audio = limit ? softLimit(out.slice()) : out.slice();
+      // A mel model's level follows its training data (and Griffin-Lim's phase can add peaks of
+      // +8 dB over full scale on drum hits): keep peaks inside full scale rather than hand a DAW (or
+      // an integer WAV) samples past ±1. A clip made in one window (a loop, a digit) is scaled as a
+      // whole so its peak sits at −1 dBFS, which keeps transients undistorted and a loop seamless;
+      // a longer stream cannot wait for its later peaks, so its samples are soft-limited as they go.
+      audio = out.slice();
+      if (limit) {
+        if (windows === 1 && !options.continueFrom) fitUnderPeak(audio);
+        else softLimit(audio);
+      }
       const chunk: AudioChunk = {
         sampleRate: rate,
         channels: [audio],

@@ -7,8 +7,10 @@ import {
   fadeGain,
   fadeIn,
   fadeOut,
+  fitUnderPeak,
   normalizePeak,
   remix,
+  softLimit,
   standardMixMatrix,
   toMono,
   toStereo,
@@ -132,5 +134,33 @@ describe('crossfades', () => {
       /sample rates/,
     );
     expect(() => crossfade(parts[0]!, parts[1]!, 101)).toThrow(/crossfade/);
+  });
+});
+
+describe('fitUnderPeak and softLimit', () => {
+  it('fitUnderPeak scales a loud signal so its peak is the ceiling and leaves a quiet one alone', () => {
+    const before = [0.1, -2.5, 1.2, 0];
+    const loud = Float32Array.from(before);
+    const gain = fitUnderPeak(loud);
+    expect(gain).toBeCloseTo(0.89 / 2.5, 7);
+    for (const [i, v] of before.entries()) expect(loud[i]).toBeCloseTo(v * gain, 6);
+    expect(loud[1]).toBeCloseTo(-0.89, 6);
+    const quiet = Float32Array.from([0.5, -0.89]);
+    expect(fitUnderPeak(quiet)).toBe(1);
+    expect(Array.from(quiet)).toEqual([0.5, Math.fround(-0.89)]);
+    expect(() => fitUnderPeak(quiet, 0)).toThrow(RangeError);
+    expect(() => fitUnderPeak([1] as unknown as Float32Array)).toThrow(TypeError);
+  });
+
+  it('softLimit passes samples under the threshold and bends louder ones below 1, keeping sign', () => {
+    const x = Float32Array.from([0.5, -0.89, 0.95, -3, 100]);
+    softLimit(x);
+    expect(x[0]).toBe(0.5);
+    expect(x[1]).toBe(Math.fround(-0.89));
+    expect(x[2]).toBeGreaterThan(0.89);
+    expect(x[2]).toBeLessThan(0.95);
+    expect(x[3]).toBeLessThan(-0.89);
+    expect(x[3]).toBeGreaterThan(-1);
+    expect(x[4]).toBeLessThan(1);
   });
 });

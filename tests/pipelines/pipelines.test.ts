@@ -255,10 +255,39 @@ describe('GeneratePipeline', () => {
     expect(seam).toBeLessThanOrEqual(Math.max(4 * median, 1e-4));
   });
 
-  it('soft-limits output into ±1 by default, leaving quiet samples untouched', async () => {
+  it('scales a one-window clip as a whole so its peak is −1 dBFS (shape kept)', async () => {
     const opts = { className: 'c', seconds: 0.25, seed: 5 } as const;
+    const windows: number[] = [];
     const raw = (await collect(generator.generate({ ...opts, limit: false }))).audio[0]!;
-    const limited = (await collect(generator.generate(opts))).audio[0]!;
+    const scaled = (
+      await collect(
+        generator.generate({ ...opts, onEvent: (e) => e.type === 'window' && windows.push(e.windows ?? 0) }),
+      )
+    ).audio[0]!;
+    expect(windows).toEqual([1]);
+    expect(scaled.length).toBe(raw.length);
+    const peak = raw.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+    expect(peak).toBeGreaterThan(0.89); // the fixture is loud enough that the gain acts
+    const gain = 0.89 / peak;
+    let err = 0;
+    for (let i = 0; i < raw.length; i++) err = Math.max(err, Math.abs(scaled[i]! - gain * raw[i]!));
+    expect(err).toBeLessThan(1e-6);
+    expect(scaled.reduce((a, v) => Math.max(a, Math.abs(v)), 0)).toBeCloseTo(0.89, 6);
+    await expect(collect(generator.generate({ ...opts, limit: 'no' as unknown as boolean }))).rejects.toThrow(
+      TypeError,
+    );
+  });
+
+  it('soft-limits a multi-window stream into ±1, leaving quiet samples untouched', async () => {
+    const opts = { className: 'c', seconds: 3, seed: 5 } as const;
+    let windows = 0;
+    const raw = (await collect(generator.generate({ ...opts, limit: false }))).audio[0]!;
+    const limited = (
+      await collect(
+        generator.generate({ ...opts, onEvent: (e) => e.type === 'window' && (windows = e.windows ?? 0) }),
+      )
+    ).audio[0]!;
+    expect(windows).toBeGreaterThan(1);
     expect(limited.length).toBe(raw.length);
     let loud = 0;
     for (let i = 0; i < raw.length; i++) {
@@ -270,10 +299,7 @@ describe('GeneratePipeline', () => {
         expect(Math.abs(limited[i]!)).toBeGreaterThan(0.89);
       }
     }
-    expect(loud).toBeGreaterThan(0); // the fixture is loud enough that the limiter acts
-    await expect(collect(generator.generate({ ...opts, limit: 'no' as unknown as boolean }))).rejects.toThrow(
-      TypeError,
-    );
+    expect(loud).toBeGreaterThan(0);
   });
 
   it('continues given audio and inpaints a span, keeping the rest', async () => {

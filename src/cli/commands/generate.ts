@@ -96,7 +96,10 @@ export function registerGenerate(program: Command, ctx: CliContext): void {
     .option('-t, --tags <list>', 'comma-separated tags from the model vocabulary (e.g. drums,bass)', tagList)
     .option('--loop', 'make a seamless loop (default for loop models)')
     .option('--no-loop', 'make a one-shot clip even with a loop model')
-    .option('--no-limit', "keep the decoder's raw level (peaks may pass full scale; default: soft-limited)")
+    .option(
+      '--no-limit',
+      "keep the decoder's raw level (peaks may pass full scale; default: clips scaled to a -1 dBFS peak, long streams soft-limited)",
+    )
     .option(
       '--decoder <name>',
       'mel decoder: vocoder (default when the model has one) or griffinlim',

@@ -25,7 +25,7 @@ export {
   fadeGain,
   fadeIn,
   fadeOut,
-  fitUnderPeak,
+  fitPeak,
   normalizePeak,
   remix,
   softLimit,

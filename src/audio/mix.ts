@@ -190,18 +190,20 @@ export function normalizePeak(
 }
 
 /**
- * Scales `x` down in place, when its sample peak exceeds `ceiling` (linear, default 0.89 ≈ −1 dBFS),
- * so the peak sits exactly at it; quieter signals are left alone. Returns the gain applied (≤ 1).
- * For a whole clip (or loop) this keeps the waveform's shape, where a limiter would bend its peaks;
- * one gain for the whole loop also keeps it seamless.
+ * Scales `x` in place so its sample peak sits at `ceiling` (linear, default 0.89 ≈ −1 dBFS): down
+ * when it is louder, up when it is quieter, but never up by more than `maxGain` (default 31.6 =
+ * +30 dB, so near-silence is not blown up into noise). Returns the gain applied. For a whole clip
+ * (or loop) this keeps the waveform's shape, where a limiter would bend its peaks; one gain for the
+ * whole loop also keeps it seamless.
  */
-export function fitUnderPeak(x: Float32Array, ceiling = 0.89): number {
+export function fitPeak(x: Float32Array, ceiling = 0.89, maxGain = 31.6): number {
   if (!(x instanceof Float32Array)) throw new TypeError('x must be a Float32Array');
   if (!(ceiling > 0 && ceiling <= 1)) throw new RangeError(`ceiling must be in (0, 1], got ${ceiling}`);
+  if (!(maxGain >= 1)) throw new RangeError(`maxGain must be ≥ 1, got ${maxGain}`);
   let peak = 0;
   for (let i = 0; i < x.length; i++) peak = Math.max(peak, Math.abs(x[i]!));
-  if (!(peak > ceiling)) return 1;
-  const gain = ceiling / peak;
+  if (!(peak > 0)) return 1;
+  const gain = Math.min(maxGain, ceiling / peak);
   for (let i = 0; i < x.length; i++) x[i] = x[i]! * gain;
   return gain;
 }

@@ -5,7 +5,7 @@
  * sampled with the sampler's loop mode and decoded circularly to an exact length (loop-plan.ts).
  */
 
-import { fitUnderPeak, softLimit } from '../audio/mix.ts';
+import { fitPeak, softLimit } from '../audio/mix.ts';
 import type { PcmAudio } from '../audio/types.ts';
 import type { ModelPack } from '../packs/index.ts';
 import type { ModelSession, Runtime, SessionOptions } from '../runtime/index.ts';
@@ -53,7 +53,7 @@ export interface GenerateOptions extends RunOptions {
   strength?: number;
   /**
    * Keep generated peaks inside ±1: a clip made in one window is scaled down as a whole until its
-   * peak is −1 dBFS (fitUnderPeak); longer streams are soft-limited sample by sample (softLimit,
+   * peak is −1 dBFS (fitPeak); longer streams are soft-limited sample by sample (softLimit,
    * transparent below −1 dBFS). Default true; false yields the decoder's raw level.
    */
   limit?: boolean;
@@ -242,14 +242,14 @@ export class GeneratePipeline extends ModelPipeline {
         padded.set(out);
         out = padded;
       }
-      // A mel model's level follows its training data (and Griffin-Lim's phase can add peaks of
-      // +8 dB over full scale on drum hits): keep peaks inside full scale rather than hand a DAW (or
-      // an integer WAV) samples past ±1. A clip made in one window (a loop, a digit) is scaled as a
-      // whole so its peak sits at −1 dBFS, which keeps transients undistorted and a loop seamless;
-      // a longer stream cannot wait for its later peaks, so its samples are soft-limited as they go.
+      // A mel model's level follows its training data: FSDD digits peak near −24 dBFS, and Griffin-Lim's
+      // phase can put drum hits 8 dB over full scale. A clip made in one window (a loop, a digit) is
+      // scaled as a whole so its peak sits at −1 dBFS (at most +30 dB), which keeps transients
+      // undistorted and a loop seamless; a longer stream cannot wait for its later peaks, so its
+      // samples are soft-limited as they go.
       audio = out.slice();
       if (limit) {
-        if (windows === 1 && !options.continueFrom) fitUnderPeak(audio);
+        if (windows === 1 && !options.continueFrom) fitPeak(audio);
         else softLimit(audio);
       }
       const chunk: AudioChunk = {

@@ -7,7 +7,7 @@ import {
   fadeGain,
   fadeIn,
   fadeOut,
-  fitUnderPeak,
+  fitPeak,
   normalizePeak,
   remix,
   softLimit,
@@ -137,19 +137,25 @@ describe('crossfades', () => {
   });
 });
 
-describe('fitUnderPeak and softLimit', () => {
-  it('fitUnderPeak scales a loud signal so its peak is the ceiling and leaves a quiet one alone', () => {
+describe('fitPeak and softLimit', () => {
+  it('fitPeak scales a signal so its peak is the ceiling, raising quiet ones by 30 dB at most', () => {
     const before = [0.1, -2.5, 1.2, 0];
     const loud = Float32Array.from(before);
-    const gain = fitUnderPeak(loud);
+    const gain = fitPeak(loud);
     expect(gain).toBeCloseTo(0.89 / 2.5, 7);
     for (const [i, v] of before.entries()) expect(loud[i]).toBeCloseTo(v * gain, 6);
     expect(loud[1]).toBeCloseTo(-0.89, 6);
-    const quiet = Float32Array.from([0.5, -0.89]);
-    expect(fitUnderPeak(quiet)).toBe(1);
-    expect(Array.from(quiet)).toEqual([0.5, Math.fround(-0.89)]);
-    expect(() => fitUnderPeak(quiet, 0)).toThrow(RangeError);
-    expect(() => fitUnderPeak([1] as unknown as Float32Array)).toThrow(TypeError);
+    const quiet = Float32Array.from([0.5, -0.089]);
+    expect(fitPeak(quiet)).toBeCloseTo(0.89 / 0.5, 6);
+    expect(quiet[0]).toBeCloseTo(0.89, 6);
+    expect(quiet[1]).toBeCloseTo(-0.089 * (0.89 / 0.5), 6);
+    // Near-silence is raised by 30 dB at most.
+    const faint = Float32Array.from([1e-4, -1e-5]);
+    expect(fitPeak(faint)).toBe(31.6);
+    expect(faint[0]).toBeCloseTo(3.16e-3, 8);
+    expect(fitPeak(new Float32Array(4))).toBe(1);
+    expect(() => fitPeak(quiet, 0)).toThrow(RangeError);
+    expect(() => fitPeak([1] as unknown as Float32Array)).toThrow(TypeError);
   });
 
   it('softLimit passes samples under the threshold and bends louder ones below 1, keeping sign', () => {

@@ -136,6 +136,12 @@ export interface ModelManifest {
     strength?: number;
     /** A loop model: fresh generations are seamless loops unless the caller says otherwise. */
     loop?: boolean;
+    /**
+     * Clamp every (guided) x0 prediction to ±clipX0, the range of the model's training data
+     * (diffusers' clip_sample): guidance extrapolates past it, and a mel model turns the excess
+     * into low-frequency blobs.
+     */
+    clipX0?: number;
   };
   io: ModelIo;
   /** Reserved: pack id of a separate `vocode` pack (not used by the pipelines yet; see io.vocoder). */
@@ -233,6 +239,7 @@ export const manifestSchema = {
         seconds: { type: 'number', exclusiveMinimum: 0, maximum: 3600 },
         strength: { type: 'number', minimum: 0, maximum: 1 },
         loop: { type: 'boolean' },
+        clipX0: { type: 'number', exclusiveMinimum: 0 },
       },
     },
     io: {

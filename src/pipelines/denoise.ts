@@ -279,6 +279,7 @@ export class DenoisePipeline extends ModelPipeline {
       levels: plan.levels,
       sampler: plan.sampler,
       prediction: plan.prediction,
+      settings: plan.settings,
       seed,
       itemOffset: item,
       cond: [{ condition: yp }],

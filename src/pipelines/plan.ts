@@ -8,6 +8,7 @@ import {
   planFromDiffusersConfig,
   SAMPLER_NAMES,
   type SamplerName,
+  type SamplerSettings,
 } from '../sampler/index.ts';
 
 export interface SamplingPlan {
@@ -16,6 +17,8 @@ export interface SamplingPlan {
   sampler: SamplerName;
   initNoiseScale: number;
   sigmaData?: number;
+  /** Sampler settings the pack asks for (defaults.clipX0). */
+  settings: SamplerSettings;
 }
 
 function num(v: unknown, fallback: number): number {
@@ -30,6 +33,7 @@ export function planSampling(m: ModelManifest, steps: number, samplerName?: stri
   if (!SAMPLER_NAMES.includes(sampler)) {
     throw new RangeError(`sampler must be one of ${SAMPLER_NAMES.join(', ')}, got ${String(samplerName)}`);
   }
+  const settings: SamplerSettings = m.defaults.clipX0 !== undefined ? { clipX0: m.defaults.clipX0 } : {};
   const cls = String(m.scheduler['_class_name'] ?? '');
   if (m.io.timestepKind === 'sigma' || cls.startsWith('EDM')) {
     // The exported graph already applies EDM preconditioning: it takes σ and returns x0.
@@ -38,7 +42,7 @@ export function planSampling(m: ModelManifest, steps: number, samplerName?: stri
     const rho = num(m.scheduler['rho'], 7);
     const sigmas = [...karrasSigmas(steps, sigmaMin, sigmaMax, rho), 0];
     const levels = levelsFromSigmas('ve', sigmas);
-    return { levels, prediction: m.prediction, sampler, initNoiseScale: sigmaMax };
+    return { levels, prediction: m.prediction, sampler, initNoiseScale: sigmaMax, settings };
   }
   const plan = planFromDiffusersConfig(
     { _class_name: 'DDIMScheduler', ...m.scheduler, prediction_type: m.prediction },
@@ -49,6 +53,7 @@ export function planSampling(m: ModelManifest, steps: number, samplerName?: stri
     prediction: plan.prediction,
     sampler,
     initNoiseScale: plan.initNoiseScale,
+    settings,
     ...(plan.sigmaData !== undefined ? { sigmaData: plan.sigmaData } : {}),
   };
 }

@@ -87,6 +87,17 @@ describe('vocoder, structural controls and loop packs', () => {
     expect(manifestIssues(read('tiny-mel-vocoder'))).toEqual([]);
   });
 
+  it('defaults.clipX0 must be a positive number', () => {
+    const m = read('tiny-mel-loops');
+    Object.assign(m.defaults, { clipX0: 1.05 });
+    expect(manifestIssues(m)).toEqual([]);
+    for (const bad of [0, -1, '1']) {
+      Object.assign(m.defaults, { clipX0: bad });
+      expect(manifestIssues(m)).toHaveLength(1);
+      expect(manifestIssues(m)[0]).toMatch(/^defaults\.clipX0 must be/);
+    }
+  });
+
   it('reports wrong io.vocoder, guided and defaults.loop fields one line each', () => {
     const m = read('tiny-mel-vocoder');
     Object.assign(m.io, { vocoder: { model: 'vocoder.bin', input: 'mel', extra: 1 } });

@@ -9,6 +9,7 @@ import {
   loadPack,
   type PcmAudio,
   type PipelineEvent,
+  planSampling,
   Runtime,
   readAudio,
   stft,
@@ -300,6 +301,30 @@ describe('GeneratePipeline', () => {
       }
     }
     expect(loud).toBeGreaterThan(0);
+  });
+
+  it("a pack's defaults.clipX0 reaches the sampler: a tight clip changes the clip, a loose one nothing", async () => {
+    const pack = await loadPack(path.join(packs, 'tiny-mel-generate'));
+    const withClip = (clipX0: number) => ({
+      ...pack,
+      manifest: { ...pack.manifest, defaults: { ...pack.manifest.defaults, clipX0 } },
+    });
+    expect(planSampling(withClip(0.05).manifest, 4).settings).toEqual({ clipX0: 0.05 });
+    expect(planSampling(pack.manifest, 4).settings).toEqual({});
+    const opts = { className: 'c', seconds: 0.25, seed: 5, limit: false } as const;
+    const plain = (await collect(generator.generate(opts))).audio[0]!;
+    for (const [clipX0, same] of [
+      [0.05, false],
+      [1e6, true],
+    ] as const) {
+      const gen = await GeneratePipeline.load(withClip(clipX0), runtime, { device: 'cpu' });
+      try {
+        const out = (await collect(gen.generate(opts))).audio[0]!;
+        expect(Buffer.from(out.buffer).equals(Buffer.from(plain.buffer))).toBe(same);
+      } finally {
+        await gen.dispose();
+      }
+    }
   });
 
   it('continues given audio and inpaints a span, keeping the rest', async () => {

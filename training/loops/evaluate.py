@@ -30,10 +30,15 @@ KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66,
 KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
 
-def cfg_denoiser(model, guidance: float):
-    """Uncond = tags all zero and key 'any' (controls[:, 1] = 0); bpm and bars are kept."""
+def cfg_denoiser(model, guidance: float, clip: float | None = None):
+    """Uncond = tags all zero and key 'any' (controls[:, 1] = 0); bpm and bars are kept. With `clip`,
+    the guided x0 is clamped to [-clip, clip] (diffusers' clip_sample; the pack's defaults.clipX0)."""
 
     def fn(x, sigma, tags, controls):
+        d = guided(x, sigma, tags, controls)
+        return d if clip is None else d.clamp(-clip, clip)
+
+    def guided(x, sigma, tags, controls):
         if guidance == 1.0:
             return model(x, sigma, tags=tags, controls=controls)
         ctl_u = controls.clone()
@@ -46,11 +51,12 @@ def cfg_denoiser(model, guidance: float):
     return fn
 
 
-def generate(model, tags: np.ndarray, controls: np.ndarray, T: int, seed: int, steps: int, guidance: float) -> torch.Tensor:
+def generate(model, tags: np.ndarray, controls: np.ndarray, T: int, seed: int, steps: int, guidance: float,
+             clip: float | None = None) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(1, 1, C.MEL.n_mels, T, generator=g) * C.SIGMA_MAX
     sig = karras_sigmas(steps, C.SIGMA_MIN, C.SIGMA_MAX)
-    den = cfg_denoiser(model, guidance)
+    den = cfg_denoiser(model, guidance, clip)
     return sample_dpmpp_2m(den, x, sig, tags=torch.from_numpy(tags[None]).float(), controls=torch.from_numpy(controls[None]).float())[0, 0]
 
 
@@ -175,6 +181,18 @@ def relative_of(key: int) -> int:
     return C.key_index((key - 13 + 3) % 12, False)
 
 
+def sub_bass_share(audio: np.ndarray) -> float:
+    """Share of the loop's energy below 40 Hz."""
+    p = np.abs(np.fft.rfft(audio)) ** 2
+    f = np.fft.rfftfreq(len(audio), 1 / C.SR)
+    return float(p[f < 40].sum() / (p.sum() + 1e-20))
+
+
+def crest_db(audio: np.ndarray) -> float:
+    """Peak over RMS in dB."""
+    return float(20 * np.log10(np.abs(audio).max() / (np.sqrt(np.mean(audio**2)) + 1e-20) + 1e-20))
+
+
 def seam_ratio_mel(v: np.ndarray) -> float:
     """mean |m[:,0] - m[:,T-1]| over the median frame-to-frame change of the clip (normalised mel)."""
     d = np.abs(np.diff(v, axis=1)).mean(axis=0)
@@ -229,6 +247,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=C.DEFAULT_STEPS)
     ap.add_argument("--guidance", type=float, default=C.DEFAULT_GUIDANCE)
     ap.add_argument("--seed", type=int, default=1000)
+    ap.add_argument("--clip", type=float, default=None, help="clamp the guided x0 to [-clip, clip] (defaults.clipX0)")
+    ap.add_argument("--out", default=None, help="results folder (default: the run's, or onnx-eval for --onnx)")
     ap.add_argument("--wavs", type=int, default=8, help="write this many generated clips (looped twice) as WAV")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -241,6 +261,9 @@ def main() -> None:
         model, _ = load_ema(run)
     bank = Bank()
     rng = np.random.default_rng(args.seed)
+    if args.out:
+        run = Path(args.out)
+        run.mkdir(parents=True, exist_ok=True)
     wav_dir = run / "eval_wavs"
     wav_dir.mkdir(exist_ok=True)
     rows = []
@@ -253,7 +276,7 @@ def main() -> None:
         controls = np.array(C.controls_vector(bpm, real.key, bars), np.float32)
         t0 = time.time()
         with torch.no_grad():
-            v = generate(model, real.tags, controls, T, args.seed + i, args.steps, args.guidance)
+            v = generate(model, real.tags, controls, T, args.seed + i, args.steps, args.guidance, args.clip)
         t_gen += time.time() - t0
         audio = griffin_lim_circular(v)
         real_v = normalise(circular_log_mel(torch.from_numpy(real.audio)[None]))[0]
@@ -264,7 +287,10 @@ def main() -> None:
                "genSeamAudio": seam_ratio_audio(audio), "realSeamAudio": seam_ratio_audio(real.audio),
                "genSeamVsBeats": seam_vs_beats(audio, bars * 4), "realSeamVsBeats": seam_vs_beats(real.audio, bars * 4),
                "genClickVsBeats": click_vs_beats(audio, bars * 4), "realClickVsBeats": click_vs_beats(real.audio, bars * 4),
-               "genMean": float(v.mean()), "realMean": float(real_v.mean())}
+               "genMean": float(v.mean()), "realMean": float(real_v.mean()),
+               "genSub40": sub_bass_share(audio), "realSub40": sub_bass_share(real.audio),
+               "genCrestDb": crest_db(audio), "realCrestDb": crest_db(real.audio),
+               "genMelMax": float(v.max()), "realMelMax": float(real_v.max())}
         if real.key:
             row.update(genKey=C.KEYS[estimate_key(audio)], realKey=C.KEYS[estimate_key(real.audio)],
                        realGlKey=C.KEYS[estimate_key(real_gl)],
@@ -324,6 +350,16 @@ def main() -> None:
         q["inScaleRatioGenerated"] = float(np.mean([r["genInScale"] for r in keyed]))
         q["inScaleRatioRealLoops"] = float(np.mean([r["realInScale"] for r in keyed]))
         q["inScaleRatioGeneratedTritoneAwayKey"] = float(np.mean([r["genInScaleOtherKey"] for r in keyed]))
+    # Low-frequency blobs (the lowest mel rows overshooting under guidance) show as sub-bass energy
+    # and peaks far above the loop's RMS.
+    q["sub40HzShareMedian"] = float(np.median([r["genSub40"] for r in rows]))
+    q["sub40HzShareMax"] = float(np.max([r["genSub40"] for r in rows]))
+    q["sub40HzShareMedianRealLoops"] = float(np.median([r["realSub40"] for r in rows]))
+    q["crestDbMedian"] = float(np.median([r["genCrestDb"] for r in rows]))
+    q["crestDbMax"] = float(np.max([r["genCrestDb"] for r in rows]))
+    q["crestDbMedianRealLoops"] = float(np.median([r["realCrestDb"] for r in rows]))
+    q["melMaxGenerated"] = float(np.max([r["genMelMax"] for r in rows]))
+    q["melMaxRealLoops"] = float(np.max([r["realMelMax"] for r in rows]))
     q["meanValueGenerated"] = float(np.mean([r["genMean"] for r in rows]))
     q["meanValueReal"] = float(np.mean([r["realMean"] for r in rows]))
     q["samplerSecondsPerClip (PyTorch, 1 thread)"] = round(t_gen / max(1, len(rows)), 2)

@@ -69,7 +69,9 @@ def loops_case(a: argparse.Namespace) -> Case:
     tags = torch.zeros(1, C.N_TAGS)
     tags[0, [C.TAGS.index("drums"), C.TAGS.index("bass")]] = 1.0
     controls = torch.tensor([C.controls_vector(bpm, C.KEYS.index("A minor"), bars)], dtype=torch.float32)
-    return Case(loops_cfg(model.eval(), a.guidance), (1, 1, C.MEL.n_mels, T), {"tags": tags, "controls": controls},
+    # The pack's defaults.clipX0 clamps the guided x0 in the TypeScript sampler: the same here.
+    clip = json.loads((C.PACK_DIR / "sonodiff.json").read_text())["defaults"].get("clipX0")
+    return Case(loops_cfg(model.eval(), a.guidance, clip), (1, 1, C.MEL.n_mels, T), {"tags": tags, "controls": controls},
                 C.PACK_DIR, T * C.HOP / C.SR)
 
 

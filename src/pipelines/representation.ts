@@ -49,6 +49,8 @@ export type LinearSpectrum =
   | { kind: 'complex'; spec: ComplexSpectrogram }
   | { kind: 'magnitude'; magnitude: Spectrogram };
 
+/** Mel inversion leaves linear bins below this empty (inaudible; see MelRepresentation.spectrum). */
+const SUBSONIC_HZ = 20;
 /** Griffin-Lim iterations for mel decoding (fast Griffin-Lim, momentum 0.99). */
 export const GRIFFIN_LIM_ITERATIONS = 32;
 
@@ -191,6 +193,8 @@ class MelRepresentation implements ModelRepresentation {
   private readonly scale: number;
   private readonly log10: boolean;
   private readonly power: 1 | 2;
+  /** Linear bins below SUBSONIC_HZ, left empty by mel inversion. */
+  private readonly subsonicBins: number;
 
   get stft(): ResolvedStft {
     return this.o;
@@ -214,6 +218,7 @@ class MelRepresentation implements ModelRepresentation {
     this.shift = p.shift ?? 0;
     this.scale = p.scale ?? 1;
     this.log10 = p.compression === 'log10';
+    this.subsonicBins = Math.ceil((SUBSONIC_HZ * p.nFft) / sampleRate);
   }
   itemShape(frames: number): number[] {
     return [this.channels, this.rows, frames];
@@ -256,10 +261,14 @@ class MelRepresentation implements ModelRepresentation {
     return { frames, bins: this.rows, data };
   }
   spectrum(x: Float32Array, frames: number): { kind: 'magnitude'; magnitude: Spectrogram } {
-    return {
-      kind: 'magnitude',
-      magnitude: melToLinear(this.toMel(x, frames), this.fb, { power: this.power }),
-    };
+    const magnitude = melToLinear(this.toMel(x, frames), this.fb, { power: this.power });
+    // The lowest mel filter spans 0 to about 50 Hz; inverting it spreads its energy down to DC,
+    // where the audio it came from had none (composed loops: 2.3 % of energy below 40 Hz before,
+    // 10 % after mel → Griffin-Lim; 5 % with the bins under 20 Hz left empty). Below 20 Hz is
+    // inaudible and would only eat headroom, so those bins stay empty.
+    const { bins, data } = magnitude;
+    for (let f = 0; f < magnitude.frames; f++) data.fill(0, f * bins, f * bins + this.subsonicBins);
+    return { kind: 'magnitude', magnitude };
   }
   decode(x: Float32Array, frames: number, length: number, seed = 0): Float32Array {
     const lin = this.spectrum(x, frames).magnitude;

@@ -88,3 +88,7 @@ TRAIN = {
 }
 DEFAULT_STEPS = 25
 DEFAULT_GUIDANCE = 3.0
+# The guided x0 is clamped to the data's range ([-1, 1] by the normalisation): guidance overshoots the lowest
+# mel rows (max 1.70 against 1.08 on real loops), which decodes to sub-bass blobs. Measured with
+# training.loops.evaluate --n 32: sub-40 Hz share median 0.22 -> 0.14, crest 19.5 -> 17.0 dB; tempo unchanged.
+CLIP_X0 = 1.0

@@ -68,7 +68,8 @@ def manifest(params: int, quality: dict, training_cost: str, size: str) -> dict:
             "sigma_data": C.SIGMA_DATA, "sigma_schedule": "karras", "rho": 7.0, "prediction_type": "sample",
             "final_sigmas_type": "zero", "solver_order": 2,
         },
-        "defaults": {"sampler": "dpmpp_2m", "steps": C.DEFAULT_STEPS, "guidance": C.DEFAULT_GUIDANCE, "loop": True},
+        "defaults": {"sampler": "dpmpp_2m", "steps": C.DEFAULT_STEPS, "guidance": C.DEFAULT_GUIDANCE, "loop": True,
+                     "clipX0": C.CLIP_X0},
         "io": {
             "model": "model.onnx",
             "inputs": {"sample": "sample", "timestep": "timestep", "tags": "tags", "controls": "controls"},

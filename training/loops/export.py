@@ -142,10 +142,13 @@ def readme(man: dict, size_bytes: int, checks: dict, speed: dict) -> str:
   effective tempo bars·240·16000/(T·256) so the bar grid closes exactly (T·256 samples = one loop).
 - Guidance: D = D(x, σ, tags=0, key=any, bpm, bars) + g·(D(x, σ, tags, key, bpm, bars) − D_uncond). bpm and bars are
   never dropped. Default DPM++ 2M, {man["defaults"]["steps"]} steps, g = {man["defaults"]["guidance"]}; Karras σ
-  {sch["sigma_min"]}…{sch["sigma_max"]}, ρ {sch["rho"]}, x_T = N(0, I)·σ_max.
+  {sch["sigma_min"]}…{sch["sigma_max"]}, ρ {sch["rho"]}, x_T = N(0, I)·σ_max. Every guided x0 is clamped to
+  ±{man["defaults"]["clipX0"]} (`defaults.clipX0`, the data's range): guidance overshoots the lowest mel rows, which
+  decodes to sub-bass blobs.
 - Features: {man["sampleRate"]} Hz; STFT n_fft {sp["nFft"]}, win {sp["winLength"]} periodic Hann, hop {sp["hopLength"]}; {sp["nMels"]}
   Slaney mels (Slaney norm) {sp["fMin"]}–{sp["fMax"]} Hz of the magnitude; value = (ln(max(mel, 1e-5)) − ({sp["shift"]})) × {sp["scale"]}.
-  The training mels are circular (STFT of the loop tiled 3×, middle copy), so decode circularly too.
+  The training mels are circular (STFT of the loop tiled 3×, middle copy), so decode circularly too. The
+  TypeScript decoder leaves linear bins under 20 Hz empty after mel inversion (the lowest mel band spans 0–50 Hz).
 
 ## Data and licences
 {chr(10).join("- " + d for d in card["data"])}

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# One-command reproduction of models/denoise: cache -> three resumable training stages -> export ->
+# One-command reproduction of models/denoise: cache -> four resumable training stages -> export ->
 # parity/speed -> eval -> manifest. Run from the repo root: bash training/denoise/reproduce.sh
-# Stage lengths (minutes of wall clock, 1 CPU thread each): STAGE1=46 STAGE2=40 STAGE3=60. Each stage resumes
+# Stage lengths (minutes of wall clock, 1 CPU thread each): STAGE1=46 STAGE2=40 STAGE3=60 STAGE4=75. Each stage resumes
 # from its own run folder's ckpt.pt, so an interrupted run continues where it stopped.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 export PATH="$PWD/.tools/node_modules/.bin:$PATH"
 PY=/usr/bin/python3
 export PYTHONPATH=.
-S1=training/runs/denoise S2=training/runs/denoise-ft S3=training/runs/denoise-ft2
-mkdir -p "$S1" "$S2" "$S3"
+S1=training/runs/denoise S2=training/runs/denoise-ft S3=training/runs/denoise-ft2 S4=training/runs/denoise-ft3
+mkdir -p "$S1" "$S2" "$S3" "$S4"
 [ -f "$S1/cache/meta.json" ] || $PY -m training.denoise.prepare
 # 1. From scratch: the EDM loss only, 1 s segments.
 $PY -m training.denoise.train --minutes "${STAGE1:-46}" --run "$S1" 2>&1 | tee -a "$S1/stdout.txt"
@@ -19,9 +19,13 @@ $PY -m training.denoise.train --init "$S1/best.pt" --aux 0.02 --seg-frames 256 -
 # 3. The same again at a lower learning rate, mixtures made by a data worker (the 2nd core).
 $PY -m training.denoise.train --init "$S2/best.pt" --aux 0.02 --seg-frames 256 --batch 4 --lr 2e-4 --workers 1 \
   --minutes "${STAGE3:-60}" --run "$S3" 2>&1 | tee -a "$S3/stdout.txt"
-$PY -m training.denoise.export --ckpt "$S3/best.pt" --out models/denoise/model.onnx --parity "$S3/parity"
-node training/denoise/onnx_check.mjs models/denoise/model.onnx "$S3/parity" 4 | tee "$S3/onnx_check.txt"
-$PY -m training.denoise.evaluate --ckpt "$S3/best.pt" --steps 1 4 --json "$S3/eval.json" | tee "$S3/eval.txt"
-speed="$(grep '^speed' "$S3/onnx_check.txt")"
-$PY -m training.denoise.pack --ckpt "$S3/best.pt" --eval "$S3/eval.json" --steps 1 --speed "${speed#speed: }" \
-  --train-info "${STAGE1:-46} + ${STAGE2:-40} + ${STAGE3:-60} min on 1 CPU thread in three stages; see training/denoise/README.md"
+# 4. Longer segments (3 s), more weight on the first-step SI-SDR, training SNR narrowed to -5...15 dB (the
+#    range users denoise; validation keeps the full -5...20).
+$PY -m training.denoise.train --init "$S3/best.pt" --aux 0.03 --seg-frames 384 --batch 3 --lr 1.5e-4 --snr -5 15 \
+  --minutes "${STAGE4:-75}" --run "$S4" 2>&1 | tee -a "$S4/stdout.txt"
+$PY -m training.denoise.export --ckpt "$S4/best.pt" --out models/denoise/model.onnx --parity "$S4/parity"
+node training/denoise/onnx_check.mjs models/denoise/model.onnx "$S4/parity" 4 | tee "$S4/onnx_check.txt"
+$PY -m training.denoise.evaluate --ckpt "$S4/best.pt" --steps 1 4 --json "$S4/eval.json" | tee "$S4/eval.txt"
+speed="$(grep '^speed' "$S4/onnx_check.txt")"
+$PY -m training.denoise.pack --ckpt "$S4/best.pt" --eval "$S4/eval.json" --steps 1 --speed "${speed#speed: }" \
+  --train-info "${STAGE1:-46} + ${STAGE2:-40} + ${STAGE3:-60} + ${STAGE4:-75} min on 1 CPU thread in four stages; see training/denoise/README.md"

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BiquadFilter } from '../../src/audio/biquad.ts';
+import { DcBlocker } from '../../src/audio/dc-blocker.ts';
 
 const RATE = 16000;
 
@@ -48,5 +49,36 @@ describe('BiquadFilter.dcBlocker', () => {
       o += p.length;
     }
     expect(joined).toEqual(whole);
+  });
+});
+
+describe('DcBlocker', () => {
+  it('removes an offset from the first sample on, whatever the chunking, and loses no samples', () => {
+    const x = sine(200, 1.2, 0.25);
+    const whole = new DcBlocker(RATE, 1);
+    const a = Float32Array.from([...whole.process(x), ...whole.flush()]);
+    expect(a).toHaveLength(x.length);
+    // Settled on the opening's mean: the offset is gone from the start (the 200 Hz tone is kept).
+    let m = 0;
+    for (let i = 0; i < 1600; i++) m += a[i]!;
+    expect(Math.abs(m / 1600)).toBeLessThan(0.01);
+    expect(peak(a, 0)).toBeLessThan(1.02);
+    const chunked = new DcBlocker(RATE, 1);
+    const parts: number[] = [];
+    for (let s = 0; s < x.length; s += 997) parts.push(...chunked.process(x.subarray(s, s + 997)));
+    parts.push(...chunked.flush());
+    expect(Float32Array.from(parts)).toEqual(a);
+    expect(x[0]).toBe(Math.fround(0.25)); // the input is not modified
+  });
+
+  it('a stream shorter than its opening comes out at flush; arguments are checked', () => {
+    const b = new DcBlocker(RATE, 1);
+    expect(b.process(new Float32Array(100).fill(0.3))).toHaveLength(0);
+    const out = b.flush();
+    expect(out).toHaveLength(100);
+    expect(peak(out, 0)).toBeLessThan(1e-6);
+    expect(b.flush()).toHaveLength(0);
+    expect(() => new DcBlocker(RATE, 0)).toThrow(RangeError);
+    expect(() => new DcBlocker(0, 1)).toThrow(RangeError);
   });
 });

@@ -5,6 +5,7 @@
  * arrived, which makes the output independent of how the input is chunked.
  */
 import { BiquadFilter } from './biquad.ts';
+import { joinSamples } from './join.ts';
 
 export class DcBlocker {
   private readonly filter: BiquadFilter;
@@ -36,12 +37,7 @@ export class DcBlocker {
   }
 
   private start(): Float32Array {
-    const all = new Float32Array(this.headLength);
-    let o = 0;
-    for (const h of this.head) {
-      all.set(h, o);
-      o += h.length;
-    }
+    const all = joinSamples(this.head);
     this.head = [];
     const n = Math.min(all.length, this.settleSamples);
     let sum = 0;

@@ -6,6 +6,7 @@ import { promises as fsp } from 'node:fs';
 import { SonodiffError } from '../errors.ts';
 import { type CompressedContainer, decodeCompressed } from './decode.ts';
 import { fileError } from './file-errors.ts';
+import { joinBytes } from './join.ts';
 import type { PcmAudio } from './types.ts';
 import { readWav, type WavFormat, type WavMetadata } from './wav-read.ts';
 import type { WavEncoding } from './wav-write.ts';
@@ -65,13 +66,7 @@ async function readBounded(
     if (err instanceof SonodiffError) throw err;
     throw fileError(path, err);
   }
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return joinBytes(parts);
 }
 
 async function loadFile(path: string, max: number): Promise<Uint8Array> {

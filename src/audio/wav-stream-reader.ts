@@ -15,6 +15,7 @@
 import { promises as fsp } from 'node:fs';
 import { SonodiffError } from '../errors.ts';
 import { fileError } from './file-errors.ts';
+import { joinBytes } from './join.ts';
 import { DEFAULT_MAX_INPUT_BYTES, decodeAudioBytes, type ReadAudioResult, readAudio } from './read.ts';
 import {
   decodeWavSamples,
@@ -660,13 +661,7 @@ async function collect(stream: AsyncIterable<Uint8Array>, name: string): Promise
     }
     parts.push(part);
   }
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return joinBytes(parts);
 }
 
 /** Audio read block by block, whatever the input format. */

@@ -6,6 +6,7 @@
  * Everything streams: memory is bounded by a few windows whatever the input length.
  */
 import { DcBlocker } from '../audio/dc-blocker.ts';
+import { joinSamples } from '../audio/join.ts';
 import { type ResampleOptions, Resampler } from '../audio/resample.ts';
 import type { PcmAudio } from '../audio/types.ts';
 import { OverlapAddWindower } from '../audio/windower.ts';
@@ -243,12 +244,12 @@ export class DenoisePipeline extends ModelPipeline {
       const c = channels[ch]!;
       const rest = c.dc.flush();
       if (c.air) c.airDry.push(rest);
-      const tail = c.down ? concat(c.down.process(rest), c.down.flush()) : rest;
+      const tail = c.down ? joinSamples([c.down.process(rest), c.down.flush()]) : rest;
       if (c.lowUp) c.low.push(c.lowUp.process(tail), c.lowUp.flush());
       let wet = tail.length > 0 ? await c.ola.pushAsync(tail, processor(ch)) : new Float32Array(0);
-      wet = concat(wet, await c.ola.flushAsync(processor(ch)));
+      wet = joinSamples([wet, await c.ola.flushAsync(processor(ch))]);
       let back = c.up ? c.up.process(wet) : wet;
-      if (c.up) back = concat(back, c.up.flush());
+      if (c.up) back = joinSamples([back, c.up.flush()]);
       c.pending.push(back);
       // Exactly as many output frames as input frames.
       const want = inFrames - outFrames;
@@ -323,15 +324,6 @@ function takeFrom(list: Float32Array[], n: number): Float32Array {
     if (k === head.length) list.shift();
     else list[0] = head.subarray(k);
   }
-  return out;
-}
-
-function concat(a: Float32Array, b: Float32Array): Float32Array {
-  if (a.length === 0) return b;
-  if (b.length === 0) return a;
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
   return out;
 }
 

@@ -3,6 +3,7 @@
  * output framing with credit and socket back-pressure, streaming denoise input, cancellation
  * and the terminal message kept for resume.
  */
+import { joinSamples } from '../audio/join.ts';
 import { Resampler } from '../audio/resample.ts';
 import { SonodiffError } from '../errors.ts';
 import type { ModelPack } from '../packs/index.ts';
@@ -439,7 +440,7 @@ export class ServerJob {
           resamplers.push(new Resampler(m.sampleRate, outRate, { quality: 'medium' }));
         channels = channels.map((ch, c) => {
           const y = resamplers[c]!.process(ch);
-          return r.value.last ? concat(y, resamplers[c]!.flush()) : y;
+          return r.value.last ? joinSamples([y, resamplers[c]!.flush()]) : y;
         });
       }
       await this.emit(channels, r.value.last, outRate);
@@ -524,13 +525,6 @@ export class ServerJob {
       off += n;
     } while (off < total);
   }
-}
-
-function concat(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /**

@@ -4,6 +4,7 @@
  * grayscale, indexed (palette) or RGB, one IDAT (zlib deflate from node:zlib), no row filtering.
  */
 import { deflateSync } from 'node:zlib';
+import { joinBytes } from '../audio/join.ts';
 import type { Spectrogram } from './stft.ts';
 
 export type Colormap = 'gray' | 'magma' | 'viridis';
@@ -137,14 +138,7 @@ export function encodePng(
     chunk('IDAT', new Uint8Array(deflateSync(raw))),
     chunk('IEND', new Uint8Array(0)),
   ];
-  const total = parts.reduce((s, p) => s + p.length, 0);
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return joinBytes(parts);
 }
 
 /**

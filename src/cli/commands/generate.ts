@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { joinSamples } from '../../audio/join.ts';
 import { toMono } from '../../audio/mix.ts';
 import { readAudio } from '../../audio/read.ts';
 import { resampleAudio } from '../../audio/resample.ts';
@@ -284,7 +285,7 @@ export function registerGenerate(program: Command, ctx: CliContext): void {
             }
             if (writer) await writer.close(metadata);
             else {
-              const audio = { sampleRate: m.sampleRate, channels: [concatAll(collected, frames)] };
+              const audio = { sampleRate: m.sampleRate, channels: [joinSamples(collected)] };
               await writeWavToStdout(ctx, audio, { encoding: 'float32', metadata });
             }
           } catch (err) {
@@ -375,14 +376,4 @@ function keyPitchClass(key: string): number | undefined {
 function numberDefault(m: ModelManifest, name: string): number | undefined {
   const spec = m.conditioning?.controls?.[name];
   return spec && spec.type !== 'enum' && typeof spec.default === 'number' ? spec.default : undefined;
-}
-
-function concatAll(parts: Float32Array[], total: number): Float32Array {
-  const out = new Float32Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

@@ -52,8 +52,8 @@ export interface GenerateOptions extends RunOptions {
   /** How far from `init` to move: 0 = unchanged, 1 = ignore it. */
   strength?: number;
   /**
-   * Keep generated peaks inside ±1: a clip made in one window is scaled down as a whole until its
-   * peak is −1 dBFS (fitPeak); longer streams are soft-limited sample by sample (softLimit,
+   * Level: a clip made in one window is scaled as a whole so its peak is −1 dBFS (fitPeak: down,
+   * or up by at most 30 dB); longer streams are soft-limited sample by sample (softLimit,
    * transparent below −1 dBFS). Default true; false yields the decoder's raw level.
    */
   limit?: boolean;

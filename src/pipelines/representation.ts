@@ -51,6 +51,7 @@ export type LinearSpectrum =
 
 /** Mel inversion leaves linear bins below this empty (inaudible; see MelRepresentation.spectrum). */
 const SUBSONIC_HZ = 20;
+
 /** Griffin-Lim iterations for mel decoding (fast Griffin-Lim, momentum 0.99). */
 export const GRIFFIN_LIM_ITERATIONS = 32;
 

@@ -62,6 +62,25 @@ async function mono(it: AsyncIterable<AudioChunk>): Promise<Float32Array> {
   return out;
 }
 
+describe('mel decoding', () => {
+  it('leaves the linear bins under 20 Hz empty and keeps the rest (16 kHz, n_fft 1024: bins 0 and 1)', () => {
+    const rep = representationFor(loops.manifest);
+    const frames = 8;
+    const x = new Float32Array(rep.rows * frames).fill(0.5); // a loud, flat mel in every band
+    const { magnitude } = rep.spectrum!(x, frames) as {
+      kind: 'magnitude';
+      magnitude: { bins: number; data: Float32Array };
+    };
+    const { bins, data } = magnitude;
+    for (let f = 0; f < frames; f++) {
+      expect(data[f * bins]).toBe(0);
+      expect(data[f * bins + 1]).toBe(0); // 15.6 Hz
+      expect(data[f * bins + 2]).toBeGreaterThan(0); // 31.3 Hz
+      expect(data[f * bins + 100]).toBeGreaterThan(0);
+    }
+  });
+});
+
 describe('planLoop', () => {
   it('gives L = round(bars·4·60/bpm·rate) samples, T a multiple of 4 frames, and the tempo T frames hold', () => {
     const rep = representationFor(loops.manifest);

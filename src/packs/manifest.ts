@@ -100,6 +100,12 @@ export interface ModelIo {
   windowLength: number;
   /** Window length must be a multiple of this (down-sampling factor of the network). */
   lengthMultiple?: number;
+  /**
+   * The network is circular in time (it pads by wrapping), so its output already loops and loops are
+   * sampled without rolling the state. Required for a model that derives a grid from absolute frame
+   * positions (the loops model's beat grid): rolling would move the music off that grid at every call.
+   */
+  circular?: boolean;
   /** Neural vocoder for mel packs; mel is decoded with Griffin-Lim when absent. */
   vocoder?: VocoderIo;
 }
@@ -265,6 +271,7 @@ export const manifestSchema = {
         timestepKind: { enum: ['discrete', 'sigma', 'flow-time'] },
         windowLength: { type: 'integer', minimum: 1, maximum: 10_000_000 },
         lengthMultiple: { type: 'integer', minimum: 1, maximum: 4096 },
+        circular: { type: 'boolean' },
         vocoder: {
           type: 'object',
           additionalProperties: false,

@@ -217,7 +217,8 @@ export class GeneratePipeline extends ModelPipeline {
         ...(g ? { guidance: g } : {}),
         ...(inpaint ? { inpaint } : {}),
         ...(init ? { init: { x: init, strength } } : {}),
-        ...(loopPlan ? { loop: { mode: 'shift' as const } } : {}),
+        // A circular network loops by itself; rolling it would misalign its beat grid with the music.
+        ...(loopPlan && !m.io.circular ? { loop: { mode: 'shift' as const } } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         onEvent: (e) => options.onEvent?.({ ...e, window: w }),
       });

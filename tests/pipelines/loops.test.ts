@@ -182,6 +182,43 @@ describe('tempo-locked loops', () => {
     await expect(mono(pipeline.generate({ controls: { bpm: 200 } }))).rejects.toThrow(/bpm must be a number/);
   });
 
+  it('samples a circular network in place, so the music stays on its beat grid', async () => {
+    // The same pack declared not circular: the sampler rolls the state before every call instead.
+    const rolling = await GeneratePipeline.load(
+      { ...loops, manifest: { ...loops.manifest, io: { ...loops.manifest.io, circular: false } } },
+      runtime,
+      { device: 'cpu' },
+    );
+    const firstSample = async (p: GeneratePipeline): Promise<Float32Array> => {
+      runtime.calls.length = 0;
+      await mono(p.generate({ tags: ['drums'], controls: { bpm: 120, bars: 1 }, seed: 5, steps: 2 }));
+      return (runtime.calls[0]!['sample']!.data as Float32Array).slice();
+    };
+    try {
+      const inPlace = await firstSample(pipeline);
+      const rolled = await firstSample(rolling);
+      const frames = 124; // 1 bar at 120 BPM: 4·round(125 / 4)
+      const rows = inPlace.length / 2 / frames; // conditional + unconditional halves of the batch
+      const rollOf = (x: Float32Array, s: number) =>
+        x.map((_, i) => {
+          const t = i % frames;
+          return x[i - t + ((t - s + frames) % frames)]!;
+        });
+      const shifts = Array.from({ length: frames }, (_, s) => s).filter((s) =>
+        rollOf(inPlace, s).every((v, i) => v === rolled[i]),
+      );
+      expect(rows).toBe(80);
+      // The rolling pack saw the very same initial noise, rolled along time by a nonzero offset.
+      expect(shifts.length).toBe(1);
+      expect(shifts[0]).not.toBe(0);
+    } finally {
+      await rolling.dispose();
+    }
+    // Without rolling the network's own wrap-around keeps the seam clean.
+    const x = await mono(pipeline.generate({ tags: ['drums'], controls: { bpm: 120, bars: 1 }, seed: 5 }));
+    expect(isSeamless(seamReport(x)), JSON.stringify(seamReport(x))).toBe(true);
+  });
+
   it('loops waveform models by circular resampling of the small remainder', async () => {
     const rep = representationFor({ ...loops.manifest, representation: 'waveform' });
     const n = 4000;

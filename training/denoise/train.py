@@ -179,6 +179,7 @@ def main() -> None:
     ap.add_argument("--aux", type=float, default=0.0, help="weight of -SI-SDR (dB) of the first-step estimate")
     ap.add_argument("--init", default=None, help="start from a checkpoint's EMA weights or a shipped model.onnx (same variant)")
     ap.add_argument("--snr", type=float, nargs=2, default=(-5.0, 20.0), metavar=("LO", "HI"), help="training mixture SNR range (dB)")
+    ap.add_argument("--seed", type=int, default=1000, help="mixture stream seed; a continuation stage should differ from its parent's")
     ap.add_argument("--val-every", type=float, default=600.0, help="seconds between validations")
     a = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("TRAIN_THREADS", "1")))
@@ -209,11 +210,11 @@ def main() -> None:
             print("initialised from", a.init, flush=True)
         ema.load_state_dict(precond.state_dict())
     print("parameters", count_parameters(precond), "variant", a.variant, "device", a.device, flush=True)
-    rng = np.random.default_rng(1000 + step)
-    g = torch.Generator().manual_seed(2000 + step)
+    rng = np.random.default_rng(a.seed + step)
+    g = torch.Generator().manual_seed(a.seed + 1000 + step)
     if a.workers > 0:
         loader = torch.utils.data.DataLoader(
-            _Batches(a.batch, seg, 1000 + step, tuple(a.snr)), batch_size=None, num_workers=a.workers, prefetch_factor=4, persistent_workers=True
+            _Batches(a.batch, seg, a.seed + step, tuple(a.snr)), batch_size=None, num_workers=a.workers, prefetch_factor=4, persistent_workers=True
         )
         batches = iter(loader)
         next_batch = lambda: tuple(torch.as_tensor(t) for t in next(batches))  # noqa: E731

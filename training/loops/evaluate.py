@@ -20,7 +20,7 @@ import torch
 from ..common.edm import karras_sigmas, sample_dpmpp_2m
 from ..common.onnx_weights import load_first_fitting
 from . import config as C
-from .compose import Bank, compose, tags_of
+from .compose import MAJOR, Bank, compose, tags_of
 from .dataset import circular_log_mel, denormalise, front_end, normalise
 from .model import build_model
 from .train import load_ema
@@ -159,18 +159,33 @@ def estimate_key(audio: np.ndarray) -> int:
     return best
 
 
-MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
+
+
+def scale_of(key: int) -> int:
+    """Tonic of the major scale whose notes key 1..24 uses (a minor key uses its relative major's)."""
+    root = (key - 1) % 12
+    return root if key <= 12 else (root + 3) % 12
+
+
+def scale_shares(audio: np.ndarray) -> np.ndarray:
+    """[12]: share of the loop's chroma inside each major (= its relative natural minor) scale."""
+    chroma = loop_chroma(audio)
+    total = chroma.sum() + 1e-12
+    return np.array([sum(chroma[(t + d) % 12] for d in MAJOR) / total for t in range(12)])
 
 
 def in_scale_ratio(audio: np.ndarray, key: int) -> float:
     """Share of the loop's chroma inside the requested key's diatonic scale (natural minor = relative
     major's notes). Short loops often hold one or two chords, so a key *estimate* is ill-posed for them;
     this asks only whether the notes agree with the request (7/12 = 0.58 for key-agnostic noise)."""
-    chroma = loop_chroma(audio)
-    root = (key - 1) % 12
-    tonic_major = root if key <= 12 else (root + 3) % 12
-    scale = [(tonic_major + d) % 12 for d in MAJOR_SCALE]
-    return float(chroma[scale].sum() / (chroma.sum() + 1e-12))
+    return float(scale_shares(audio)[scale_of(key)])
+
+
+def scale_rank(audio: np.ndarray, key: int) -> int:
+    """Rank (0 = best) of the requested key's scale among the 12 scales by in-scale share: 0 when the
+    loop's notes fit the requested scale better than any transposition of it (chance 1/12)."""
+    shares = scale_shares(audio)
+    return int((shares > shares[scale_of(key)]).sum())
 
 
 def relative_of(key: int) -> int:
@@ -295,7 +310,10 @@ def main() -> None:
             row.update(genKey=C.KEYS[estimate_key(audio)], realKey=C.KEYS[estimate_key(real.audio)],
                        realGlKey=C.KEYS[estimate_key(real_gl)],
                        genInScale=in_scale_ratio(audio, real.key), realInScale=in_scale_ratio(real.audio, real.key),
-                       genInScaleOtherKey=in_scale_ratio(audio, 1 + (real.key - 1 + 6) % 24))
+                       genInScaleOtherKey=in_scale_ratio(audio, 1 + (real.key - 1 + 6) % 24),
+                       realInScaleOtherKey=in_scale_ratio(real.audio, 1 + (real.key - 1 + 6) % 24),
+                       genScaleRank=scale_rank(audio, real.key), realScaleRank=scale_rank(real.audio, real.key),
+                       realGlScaleRank=scale_rank(real_gl, real.key))
         rows.append(row)
         if i < args.wavs:
             name = f"gen{i:02d}_{bpm:.0f}bpm_{bars}bar_{C.KEYS[real.key].replace(' ', '')}.wav"
@@ -350,6 +368,12 @@ def main() -> None:
         q["inScaleRatioGenerated"] = float(np.mean([r["genInScale"] for r in keyed]))
         q["inScaleRatioRealLoops"] = float(np.mean([r["realInScale"] for r in keyed]))
         q["inScaleRatioGeneratedTritoneAwayKey"] = float(np.mean([r["genInScaleOtherKey"] for r in keyed]))
+        q["inScaleRatioRealLoopsTritoneAwayKey"] = float(np.mean([r["realInScaleOtherKey"] for r in keyed]))
+        # Scale agreement: the requested scale fits the notes best of all 12 transpositions (chance 1/12),
+        # or among the best three (chance 1/4).
+        for name, field in (("Generated", "genScaleRank"), ("RealLoops", "realScaleRank"), ("RealLoopsGriffinLim", "realGlScaleRank")):
+            q[f"scaleTop1{name}"] = float(np.mean([r[field] == 0 for r in keyed]))
+            q[f"scaleTop3{name}"] = float(np.mean([r[field] < 3 for r in keyed]))
     # Low-frequency blobs (the lowest mel rows overshooting under guidance) show as sub-bass energy
     # and peaks far above the loop's RMS.
     q["sub40HzShareMedian"] = float(np.median([r["genSub40"] for r in rows]))

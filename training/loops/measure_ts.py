@@ -1,0 +1,86 @@
+"""Tempo, key and seam of loops made by the TypeScript product path (`sonodiff generate --model loops`).
+
+/usr/bin/python3 -m training.loops.measure_ts [--n 24] [--models-dir DIR] [--out training/runs/loops/ts-measure]
+
+Draws the same requests as `training.loops.evaluate` (bpm, bars, and the tags and key of a composed loop),
+generates each with the built CLI (`npm run build` first; Node 24 on PATH), reads the WAV back and applies
+evaluate's estimators. `--models-dir` points the CLI at another pack folder (e.g. a freshly exported one)
+before the shipped models/. Writes rows.json and summary.json to --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from . import config as C
+from .compose import Bank, compose, tags_of
+from .evaluate import click_vs_beats, estimate_bpm, in_scale_ratio, scale_rank, seam_vs_beats
+from ..common.data import read_audio
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=24)
+    ap.add_argument("--seed", type=int, default=1000, help="request stream (evaluate's default) and noise seeds")
+    ap.add_argument("--models-dir", default=None, help="pack folder searched before models/")
+    ap.add_argument("--out", default=str(C.RUN_DIR / "ts-measure"))
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    bank = Bank()
+    rng = np.random.default_rng(args.seed)
+    rows = []
+    for i in range(args.n):
+        bpm_req = float(rng.uniform(C.BPM_MIN, C.BPM_MAX))
+        bars = int(rng.choice(C.BARS_CHOICES, p=C.BARS_WEIGHTS))
+        T, bpm = C.snap_frames(bpm_req, bars)
+        real = compose(bank, rng, bpm=bpm, bars=bars, n_samples=T * C.HOP)
+        wav = out / f"ts{i:02d}.wav"
+        cmd = ["node", str(ROOT / "dist/cli/main.js"), "generate", "--model", "loops", "--bpm", f"{bpm:.6f}",
+               "--bars", str(bars), "--seed", str(args.seed + i), "--output", str(wav), "--force"]
+        if real.key:
+            cmd += ["--key", C.KEYS[real.key]]
+        tags = tags_of(real.tags)
+        if tags:
+            cmd += ["--tags", ",".join(tags)]
+        if args.models_dir:
+            cmd += ["--models-dir", args.models_dir]
+        subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        audio = read_audio(wav, C.SR)
+        row = {"bpm": round(bpm, 2), "bars": bars, "key": C.KEYS[real.key], "tags": tags, "samples": len(audio),
+               "bpmTs": estimate_bpm(audio), "seamVsBeats": seam_vs_beats(audio, bars * 4),
+               "clickVsBeats": click_vs_beats(audio, bars * 4)}
+        if real.key:
+            row.update(inScale=in_scale_ratio(audio, real.key),
+                       inScaleTritoneAway=in_scale_ratio(audio, 1 + (real.key - 1 + 6) % 24),
+                       scaleRank=scale_rank(audio, real.key))
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    keyed = [r for r in rows if "scaleRank" in r]
+    summary = {
+        "clips": len(rows),
+        "tempoWithin2pct": float(np.mean([abs(r["bpmTs"] / r["bpm"] - 1) <= 0.02 for r in rows])),
+        "seamVsBeatsMedian": float(np.median([r["seamVsBeats"] for r in rows])),
+        "clickVsBeatsMedian": float(np.median([r["clickVsBeats"] for r in rows])),
+        "keyedClips": len(keyed),
+    }
+    if keyed:
+        summary.update(inScaleRatio=float(np.mean([r["inScale"] for r in keyed])),
+                       inScaleRatioTritoneAwayKey=float(np.mean([r["inScaleTritoneAway"] for r in keyed])),
+                       scaleTop1=float(np.mean([r["scaleRank"] == 0 for r in keyed])),
+                       scaleTop3=float(np.mean([r["scaleRank"] < 3 for r in keyed])))
+    summary = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in summary.items()}
+    (out / "rows.json").write_text(json.dumps(rows, indent=1))
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(json.dumps(summary, indent=1))
+
+
+if __name__ == "__main__":
+    main()

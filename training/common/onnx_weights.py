@@ -44,10 +44,15 @@ def load_onnx_weights(model: nn.Module, path: str | Path, prefix: str = "precond
     want = model.state_dict()
     missing = [k for k in want if k not in found]
     wrong = [k for k in want if k in found and tuple(found[k].shape) != tuple(want[k].shape)]
-    if missing or wrong:
+    # Tensors the graph holds and this module does not (constant buffers aside) mean a larger
+    # architecture, e.g. a model with extra inputs to its blocks: it would load, and compute something else.
+    buffers = {k for k, _ in model.named_buffers()}
+    extra = [k for k in found if k not in want and k not in buffers]
+    if missing or wrong or extra:
         raise ValueError(
             f"{path}: does not hold this architecture's weights "
-            f"({len(missing)} missing, e.g. {missing[:3]}; {len(wrong)} of another shape, e.g. {wrong[:3]})"
+            f"({len(missing)} missing, e.g. {missing[:3]}; {len(wrong)} of another shape, e.g. {wrong[:3]}; "
+            f"{len(extra)} not in the architecture, e.g. {extra[:3]})"
         )
     model.load_state_dict({k: found[k].to(want[k].dtype) for k in want})
     return model.eval()

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import config as C
 from .compose import Bank, compose, tags_of
-from .evaluate import click_vs_beats, estimate_bpm, in_scale_ratio, scale_rank, seam_vs_beats
+from .evaluate import click_vs_beats, crest_db, estimate_bpm, in_scale_ratio, scale_rank, seam_vs_beats, sub_bass_share
 from ..common.data import read_audio
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +56,7 @@ def main() -> None:
         audio = read_audio(wav, C.SR)
         row = {"bpm": round(bpm, 2), "bars": bars, "key": C.KEYS[real.key], "tags": tags, "samples": len(audio),
                "bpmTs": estimate_bpm(audio), "seamVsBeats": seam_vs_beats(audio, bars * 4),
-               "clickVsBeats": click_vs_beats(audio, bars * 4)}
+               "clickVsBeats": click_vs_beats(audio, bars * 4), "sub40": sub_bass_share(audio), "crestDb": crest_db(audio)}
         if real.key:
             row.update(inScale=in_scale_ratio(audio, real.key),
                        inScaleTritoneAway=in_scale_ratio(audio, 1 + (real.key - 1 + 6) % 24),
@@ -69,6 +69,8 @@ def main() -> None:
         "tempoWithin2pct": float(np.mean([abs(r["bpmTs"] / r["bpm"] - 1) <= 0.02 for r in rows])),
         "seamVsBeatsMedian": float(np.median([r["seamVsBeats"] for r in rows])),
         "clickVsBeatsMedian": float(np.median([r["clickVsBeats"] for r in rows])),
+        "sub40HzShareMedian": float(np.median([r["sub40"] for r in rows])),
+        "crestDbMedian": float(np.median([r["crestDb"] for r in rows])),
         "keyedClips": len(keyed),
     }
     if keyed:

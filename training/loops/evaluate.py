@@ -338,7 +338,8 @@ def main() -> None:
 
     q = {
         "evalClips": len(rows),
-        "evalSampler": f"dpmpp_2m, {args.steps} steps, guidance {args.guidance}, PyTorch reference; fast Griffin-Lim 48 it on the circular STFT",
+        "evalSampler": f"dpmpp_2m, {args.steps} steps, guidance {args.guidance}, PyTorch reference; fast Griffin-Lim 48 it on the circular STFT"
+        + (f"; guided x0 clamped to ±{args.clip:g} (defaults.clipX0)" if args.clip is not None else ""),
         "tempoWithin2pct": tempo_ok("genBpm"),
         "tempoWithin2pctOctaveTolerant": octave("genBpm"),
         "tempoWithin2pctRealLoops": tempo_ok("realBpm"),

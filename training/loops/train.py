@@ -67,6 +67,32 @@ def load_ema(run_dir: str | Path) -> tuple[torch.nn.Module, dict]:
     return load_ema_model(ck, lambda ck: build_model(ck["state"]["size"]))
 
 
+def _load_weights(model: torch.nn.Module, path: str) -> None:
+    if path.endswith(".onnx"):
+        load_onnx_weights(model, path)
+    else:
+        model.load_state_dict(torch_load(path)["ema"])
+
+
+def warm_start(model: torch.nn.Module, path: str, size: str) -> None:
+    """Load `path` into `model`; a keyed size may start from its map-less base size's weights, whose
+    function it then computes exactly (its key-map convs are zero-initialised)."""
+    try:
+        _load_weights(model, path)
+        return
+    except (ValueError, RuntimeError):
+        if not C.SIZES[size].get("key_map"):
+            raise
+    plain = {k: v for k, v in C.SIZES[size].items() if k != "key_map"}
+    base = next(s for s, kw in C.SIZES.items() if kw == plain)
+    source = build_model(base)
+    _load_weights(source, path)
+    missing, unexpected = model.load_state_dict(source.state_dict(), strict=False)
+    if unexpected or not all(".key_" in k for k in missing):
+        raise ValueError(f"{path}: not a --size {base} model ({unexpected[:3]} unexpected, {missing[:3]} missing)")
+    print(f"warm start from the --size {base} weights; new: {len(missing)} key-map tensors (zero)", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -114,10 +140,7 @@ def main() -> None:
         print(f"resumed at step {state['step']} ({state['seconds'] / 60:.1f} min)", flush=True)
     elif args.init:
         # Model and EMA both start from the given weights; optimiser, step count and lr warm-up start afresh.
-        if args.init.endswith(".onnx"):
-            load_onnx_weights(model, args.init)
-        else:
-            model.load_state_dict(torch_load(args.init)["ema"])
+        warm_start(model, args.init, args.size)
         ema.load_state_dict(model.state_dict())
         state["init"] = args.init
         print(f"initialised from {args.init}", flush=True)

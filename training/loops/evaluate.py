@@ -388,10 +388,15 @@ def main() -> None:
     q["meanValueGenerated"] = float(np.mean([r["genMean"] for r in rows]))
     q["meanValueReal"] = float(np.mean([r["realMean"] for r in rows]))
     q["samplerSecondsPerClip (PyTorch, 1 thread)"] = round(t_gen / max(1, len(rows)), 2)
-    q = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in q.items()}
-    (run / "quality.json").write_text(json.dumps(q, indent=1))
-    (run / "eval_rows.json").write_text(json.dumps(rows, indent=1))
-    print(json.dumps(q, indent=1))
+    write_results(run, q, rows)
+
+
+def write_results(folder: Path, summary: dict, rows: list, names=("quality.json", "eval_rows.json")) -> None:
+    """Summary (floats to 4 places) and per-clip rows as JSON in `folder`; the summary is printed too."""
+    summary = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in summary.items()}
+    (folder / names[0]).write_text(json.dumps(summary, indent=1))
+    (folder / names[1]).write_text(json.dumps(rows, indent=1))
+    print(json.dumps(summary, indent=1))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import config as C
 from .compose import Bank, compose, tags_of
-from .evaluate import click_vs_beats, crest_db, estimate_bpm, in_scale_ratio, scale_rank, seam_vs_beats, sub_bass_share
+from .evaluate import click_vs_beats, crest_db, estimate_bpm, in_scale_ratio, scale_rank, seam_vs_beats, sub_bass_share, write_results
 from ..common.data import read_audio
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,10 +78,7 @@ def main() -> None:
                        inScaleRatioTritoneAwayKey=float(np.mean([r["inScaleTritoneAway"] for r in keyed])),
                        scaleTop1=float(np.mean([r["scaleRank"] == 0 for r in keyed])),
                        scaleTop3=float(np.mean([r["scaleRank"] < 3 for r in keyed])))
-    summary = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in summary.items()}
-    (out / "rows.json").write_text(json.dumps(rows, indent=1))
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    print(json.dumps(summary, indent=1))
+    write_results(out, summary, rows, ("summary.json", "rows.json"))
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ dn small-aux small 0.02 3
 dn deep-aux deep 0.02 3
 dn deep deep 0 3
 if [ -f training/runs/carry/loops/bank.npz ] && [ -f training/loops/train.py ]; then
-  $PY -m training.loops.train --device "$DEVICE" --minutes "$MIN" --size large --bank training/runs/carry/loops/bank.npz \
+  $PY -m training.loops.train --device "$DEVICE" --minutes "$MIN" --size large-keyed --bank training/runs/carry/loops/bank.npz \
     --batch 48 --workers "${LOOPS_WORKERS:-6}" --run "$R/loops" --ema-out "$R/loops-ema" >"$R/loops.log" 2>&1 &
   pids+=($!)
 fi

@@ -83,11 +83,13 @@ SIZES = {
     "large": dict(channels=(64, 112, 144), num_res_blocks=1, emb_dim=160, attn_heads=4),  # <= 4.8 M (ONNX <= 20 MB)
     # small + the key map (model.py): warm-started from a small model, whose weights it holds unchanged
     "small-keyed": dict(channels=(32, 64, 96), num_res_blocks=1, emb_dim=128, attn_heads=4, key_map=True),
+    "large-keyed": dict(channels=(64, 112, 144), num_res_blocks=1, emb_dim=160, attn_heads=4, key_map=True),
 }
 TRAIN = {
     "small": dict(batch=12, lr=1e-3, ema=0.998),
     "large": dict(batch=48, lr=6e-4, ema=0.999),
     "small-keyed": dict(batch=12, lr=5e-4, ema=0.998),
+    "large-keyed": dict(batch=48, lr=6e-4, ema=0.999),
 }
 DEFAULT_STEPS = 25
 DEFAULT_GUIDANCE = 3.0

@@ -1,7 +1,7 @@
 """Train the loops diffusion model (EDM, x0-denoiser, CFG dropout of tags+key) on loops composed on the fly.
 
 /usr/bin/python3 -m training.loops.train --device cpu --minutes 90 --size small            # CPU recipe
-python3 -m training.loops.train --device cuda --minutes 8 --size large --batch 48 --workers 12 \
+python3 -m training.loops.train --device cuda --minutes 8 --size large-keyed --batch 48 --workers 12 \
     --run /tmp/loops_large --ema-out $OUT/loops_large   # GPU recipe (EMA comes back in <= 15 MiB parts)
 
 Resumes from RUN/checkpoint.pt (default RUN = training/runs/loops/<size>); saves every --save-every

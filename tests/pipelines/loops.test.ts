@@ -13,6 +13,8 @@ import {
   loadPack,
   type ModelPack,
   type ModelSession,
+  melFilterbank,
+  melToLinear,
   planLoop,
   Runtime,
   representationFor,
@@ -63,7 +65,7 @@ async function mono(it: AsyncIterable<AudioChunk>): Promise<Float32Array> {
 }
 
 describe('mel decoding', () => {
-  it('leaves the linear bins under 20 Hz empty and keeps the rest (16 kHz, n_fft 1024: bins 0 and 1)', () => {
+  it('leaves the linear bins under 20 Hz empty and tapers them up to 40 Hz (16 kHz, n_fft 1024)', () => {
     const rep = representationFor(loops.manifest);
     const frames = 8;
     const x = new Float32Array(rep.rows * frames).fill(0.5); // a loud, flat mel in every band
@@ -71,12 +73,30 @@ describe('mel decoding', () => {
       kind: 'magnitude';
       magnitude: { bins: number; data: Float32Array };
     };
+    // The same mel inverted without the low-band shaping.
+    const sp = loops.manifest.spectrogram!;
+    const fb = melFilterbank({
+      sampleRate: 16000,
+      nFft: sp.nFft,
+      nMels: sp.nMels!,
+      fMin: sp.fMin ?? 0,
+      fMax: sp.fMax ?? 8000,
+      scale: 'slaney',
+      norm: 'slaney',
+    });
+    const mel = new Float32Array(frames * rep.rows).fill(Math.exp(0.5 / sp.scale! + sp.shift!));
+    const raw = melToLinear({ frames, bins: rep.rows, data: mel }, fb, { power: 1 });
     const { bins, data } = magnitude;
+    expect(raw.bins).toBe(bins);
     for (let f = 0; f < frames; f++) {
-      expect(data[f * bins]).toBe(0);
-      expect(data[f * bins + 1]).toBe(0); // 15.6 Hz
-      expect(data[f * bins + 2]).toBeGreaterThan(0); // 31.3 Hz
-      expect(data[f * bins + 100]).toBeGreaterThan(0);
+      const at = (b: number) => data[f * bins + b]!;
+      const rawAt = (b: number) => raw.data[f * bins + b]!;
+      expect(at(0)).toBe(0);
+      expect(at(1)).toBe(0); // 15.6 Hz
+      expect(rawAt(2)).toBeGreaterThan(0);
+      expect(at(2) / rawAt(2)).toBeCloseTo((31.25 / 40) ** 2, 5); // 31.3 Hz
+      expect(at(3)).toBe(rawAt(3)); // 46.9 Hz: untouched
+      expect(at(100)).toBe(rawAt(100));
     }
   });
 });

@@ -170,7 +170,8 @@ def readme(man: dict, size_bytes: int, checks: dict, speed: dict) -> str:
 - Features: {man["sampleRate"]} Hz; STFT n_fft {sp["nFft"]}, win {sp["winLength"]} periodic Hann, hop {sp["hopLength"]}; {sp["nMels"]}
   Slaney mels (Slaney norm) {sp["fMin"]}–{sp["fMax"]} Hz of the magnitude; value = (ln(max(mel, 1e-5)) − ({sp["shift"]})) × {sp["scale"]}.
   The training mels are circular (STFT of the loop tiled 3×, middle copy), so decode circularly too. The
-  TypeScript decoder leaves linear bins under 20 Hz empty after mel inversion (the lowest mel band spans 0–50 Hz).
+  TypeScript decoder leaves linear bins under 20 Hz empty after mel inversion and tapers those up to 40 Hz by (f/40)²
+  (the lowest mel band spans 0–75 Hz and cannot say where in it the energy was).
 
 ## Data and licences
 {chr(10).join("- " + d for d in card["data"])}

@@ -139,8 +139,10 @@ def limitations(q: dict) -> str:
                  "≥ 90 % goal cannot be shown with it.")
     sub, sub_real = q.get("sub40HzShareMedian"), q.get("sub40HzShareMedianRealLoops")
     if isinstance(sub, float) and isinstance(sub_real, float) and sub > 2 * sub_real:
+        cli = q.get("cliSub40HzShareMedian")
         text += (f" Generated loops carry more energy below 40 Hz than real ones (median share {sub:.2f} against "
-                 f"{sub_real:.3f}).")
+                 f"{sub_real:.3f}" + (f"; {cli:.3f} through the CLI, whose decoder tapers 20–40 Hz" if isinstance(cli, float) else "")
+                 + ").")
     return text
 
 

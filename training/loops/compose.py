@@ -18,6 +18,12 @@ from . import config as C
 
 MAJOR = [0, 2, 4, 5, 7, 9, 11]
 MINOR = [0, 2, 3, 5, 7, 8, 10]
+
+
+def scale_tonic(key: int) -> int:
+    """Tonic pitch class of the major scale whose notes key 1..24 uses (a minor key: its relative major's)."""
+    root = (key - 1) % 12
+    return root if key <= 12 else (root + 3) % 12
 PROG_MAJOR = [[0, 4, 5, 3], [0, 3, 4, 3], [5, 3, 0, 4], [0, 5, 3, 4], [1, 4, 0, 0], [0, 3, 0, 4], [0, 0, 3, 4], [0, 3, 5, 4]]
 PROG_MINOR = [[0, 5, 2, 6], [0, 3, 4, 0], [0, 6, 5, 6], [0, 3, 6, 2], [0, 5, 3, 4], [0, 0, 5, 6], [0, 3, 0, 4]]
 STYLES = ["rock", "house", "hip-hop", "breakbeat", "half-time"]

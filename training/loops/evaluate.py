@@ -20,7 +20,7 @@ import torch
 from ..common.edm import karras_sigmas, sample_dpmpp_2m
 from ..common.onnx_weights import load_first_fitting
 from . import config as C
-from .compose import MAJOR, Bank, compose, tags_of
+from .compose import MAJOR, Bank, compose, scale_tonic, tags_of
 from .dataset import circular_log_mel, denormalise, front_end, normalise
 from .model import build_model
 from .train import load_ema
@@ -161,10 +161,18 @@ def estimate_key(audio: np.ndarray) -> int:
 
 
 
-def scale_of(key: int) -> int:
-    """Tonic of the major scale whose notes key 1..24 uses (a minor key uses its relative major's)."""
-    root = (key - 1) % 12
-    return root if key <= 12 else (root + 3) % 12
+def tritone_away(key: int) -> int:
+    """The key (same mode) a tritone from `key` 1..24: its scale shares only two notes with the request's."""
+    return 1 + (key - 1 + 6) % 24
+
+
+def draw_request(bank: Bank, rng: np.random.Generator):
+    """One evaluation request: bpm and bars drawn as in training, snapped to whole frames, and a composed
+    loop at that tempo whose tags and key are the request (and the real reference). -> (loop, bpm, bars, T)."""
+    bpm_req = float(rng.uniform(C.BPM_MIN, C.BPM_MAX))
+    bars = int(rng.choice(C.BARS_CHOICES, p=C.BARS_WEIGHTS))
+    T, bpm = C.snap_frames(bpm_req, bars)
+    return compose(bank, rng, bpm=bpm, bars=bars, n_samples=T * C.HOP), bpm, bars, T
 
 
 def scale_shares(audio: np.ndarray) -> np.ndarray:
@@ -178,14 +186,14 @@ def in_scale_ratio(audio: np.ndarray, key: int) -> float:
     """Share of the loop's chroma inside the requested key's diatonic scale (natural minor = relative
     major's notes). Short loops often hold one or two chords, so a key *estimate* is ill-posed for them;
     this asks only whether the notes agree with the request (7/12 = 0.58 for key-agnostic noise)."""
-    return float(scale_shares(audio)[scale_of(key)])
+    return float(scale_shares(audio)[scale_tonic(key)])
 
 
 def scale_rank(audio: np.ndarray, key: int) -> int:
     """Rank (0 = best) of the requested key's scale among the 12 scales by in-scale share: 0 when the
     loop's notes fit the requested scale better than any transposition of it (chance 1/12)."""
     shares = scale_shares(audio)
-    return int((shares > shares[scale_of(key)]).sum())
+    return int((shares > shares[scale_tonic(key)]).sum())
 
 
 def relative_of(key: int) -> int:
@@ -284,10 +292,7 @@ def main() -> None:
     rows = []
     t_gen = 0.0
     for i in range(args.n):
-        bpm_req = float(rng.uniform(C.BPM_MIN, C.BPM_MAX))
-        bars = int(rng.choice(C.BARS_CHOICES, p=C.BARS_WEIGHTS))
-        T, bpm = C.snap_frames(bpm_req, bars)
-        real = compose(bank, rng, bpm=bpm, bars=bars, n_samples=T * C.HOP)  # its tags/key are the request
+        real, bpm, bars, T = draw_request(bank, rng)
         controls = np.array(C.controls_vector(bpm, real.key, bars), np.float32)
         t0 = time.time()
         with torch.no_grad():
@@ -310,8 +315,8 @@ def main() -> None:
             row.update(genKey=C.KEYS[estimate_key(audio)], realKey=C.KEYS[estimate_key(real.audio)],
                        realGlKey=C.KEYS[estimate_key(real_gl)],
                        genInScale=in_scale_ratio(audio, real.key), realInScale=in_scale_ratio(real.audio, real.key),
-                       genInScaleOtherKey=in_scale_ratio(audio, 1 + (real.key - 1 + 6) % 24),
-                       realInScaleOtherKey=in_scale_ratio(real.audio, 1 + (real.key - 1 + 6) % 24),
+                       genInScaleOtherKey=in_scale_ratio(audio, tritone_away(real.key)),
+                       realInScaleOtherKey=in_scale_ratio(real.audio, tritone_away(real.key)),
                        genScaleRank=scale_rank(audio, real.key), realScaleRank=scale_rank(real.audio, real.key),
                        realGlScaleRank=scale_rank(real_gl, real.key))
         rows.append(row)

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from . import config as C
-from .compose import Bank, compose, tags_of
-from .evaluate import click_vs_beats, crest_db, estimate_bpm, in_scale_ratio, scale_rank, seam_vs_beats, sub_bass_share, write_results
+from .compose import Bank, tags_of
+from .evaluate import (click_vs_beats, crest_db, draw_request, estimate_bpm, in_scale_ratio, scale_rank,
+                       seam_vs_beats, sub_bass_share, tritone_away, write_results)
 from ..common.data import read_audio
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,10 +39,7 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     rows = []
     for i in range(args.n):
-        bpm_req = float(rng.uniform(C.BPM_MIN, C.BPM_MAX))
-        bars = int(rng.choice(C.BARS_CHOICES, p=C.BARS_WEIGHTS))
-        T, bpm = C.snap_frames(bpm_req, bars)
-        real = compose(bank, rng, bpm=bpm, bars=bars, n_samples=T * C.HOP)
+        real, bpm, bars, _ = draw_request(bank, rng)
         wav = out / f"ts{i:02d}.wav"
         cmd = ["node", str(ROOT / "dist/cli/main.js"), "generate", "--model", "loops", "--bpm", f"{bpm:.6f}",
                "--bars", str(bars), "--seed", str(args.seed + i), "--output", str(wav), "--force"]
@@ -59,7 +57,7 @@ def main() -> None:
                "clickVsBeats": click_vs_beats(audio, bars * 4), "sub40": sub_bass_share(audio), "crestDb": crest_db(audio)}
         if real.key:
             row.update(inScale=in_scale_ratio(audio, real.key),
-                       inScaleTritoneAway=in_scale_ratio(audio, 1 + (real.key - 1 + 6) % 24),
+                       inScaleTritoneAway=in_scale_ratio(audio, tritone_away(real.key)),
                        scaleRank=scale_rank(audio, real.key))
         rows.append(row)
         print(json.dumps(row), flush=True)

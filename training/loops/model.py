@@ -31,7 +31,7 @@ from ..common.edm import EDMPrecond
 from ..common.features import mel_filterbank
 from ..common.unet import Attention, FourierEmbedding, ResBlock, _groups
 from . import config as C
-from .compose import MAJOR
+from .compose import MAJOR, scale_tonic
 
 GRID_CH = 5
 KEY_CH = 2  # scale notes, tonic triad
@@ -50,7 +50,7 @@ def key_profile_map(n_fft: int = 16384, width_semitones: float = 0.3) -> np.ndar
     maps = np.zeros((25, KEY_CH, mel.n_mels))
     for minor in (False, True):
         for root in range(12):
-            tonic_major = root if not minor else (root + 3) % 12
+            tonic_major = scale_tonic(C.key_index(root, minor))
             scale = [(tonic_major + d) % 12 for d in MAJOR]
             triad = [root, (root + (3 if minor else 4)) % 12, (root + 7) % 12]
             for ch, pcs in enumerate((scale, triad)):
@@ -157,20 +157,23 @@ class LoopUNet(nn.Module):
                 nn.init.zeros_(conv.weight)
                 nn.init.zeros_(conv.bias)
 
+    @staticmethod
+    def key_one_hot(controls: torch.Tensor) -> torch.Tensor:
+        """[B, 25] one-hot of the key control (index/24)."""
+        key = torch.round(controls[:, 1:2] * 24.0)
+        return (key == torch.arange(25, device=controls.device, dtype=controls.dtype).reshape(1, -1)).to(controls.dtype)
+
     def cond_features(self, tags: torch.Tensor, controls: torch.Tensor) -> torch.Tensor:
         v_bpm = controls[:, 0:1]
-        key = torch.round(controls[:, 1:2] * 24.0)
         bars = torch.round(controls[:, 2:3] * 3.0)
-        key_oh = (key == torch.arange(25, device=controls.device, dtype=controls.dtype).reshape(1, -1)).to(controls.dtype)
+        key_oh = self.key_one_hot(controls)
         bars_oh = (bars == torch.arange(4, device=controls.device, dtype=controls.dtype).reshape(1, -1)).to(controls.dtype)
         ang = v_bpm * self.bpm_freqs.reshape(1, -1)
         return torch.cat([tags, key_oh, v_bpm, torch.sin(ang), torch.cos(ang), bars_oh], dim=1)
 
     def key_features(self, controls: torch.Tensor) -> torch.Tensor:
         """[B, KEY_CH, n_mels, 1]: the key map row of the requested key."""
-        key = torch.round(controls[:, 1:2] * 24.0)
-        key_oh = (key == torch.arange(25, device=controls.device, dtype=controls.dtype).reshape(1, -1)).to(controls.dtype)
-        return (key_oh @ self.key_table).reshape(-1, KEY_CH, C.MEL.n_mels, 1)
+        return (self.key_one_hot(controls) @ self.key_table).reshape(-1, KEY_CH, C.MEL.n_mels, 1)
 
     @staticmethod
     def fold_rows(k: torch.Tensor, rows: int) -> torch.Tensor:

@@ -2,7 +2,8 @@
  * Generation speed of each shipped generate model (digits, loops; one fixed request each):
  * sonodiff (TypeScript sampler + ONNX Runtime in a worker) against the same weights and sampler in
  * PyTorch eager mode (training/parity/time_reference.py), measured in the same run on the same
- * machine and thread count. The peer needs Debian's python3-torch and python3-onnx: it reads the
+ * machine and thread count, the two sides' runs alternating (bench/torch-peer.ts) so that both see
+ * the same machine load. The peer needs Debian's python3-torch and python3-onnx: it reads the
  * weights back out of the pack's model.onnx, so both sides run the very same weights and no
  * training checkpoint is needed. Without them its column is empty and says why.
  *
@@ -10,7 +11,6 @@
  * measured time per call, against this machine's matrix-multiply ceiling measured with the same
  * onnxruntime-node, options and thread count (a one-node MatMul graph on square float32 matrices).
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,6 +33,7 @@ import {
 import { ortSessionOptions } from '../src/runtime/session-config.ts';
 import { countFlops, matmulModel, parseOnnx } from './onnx-flops.ts';
 import type { Chart } from './plot.ts';
+import { TorchPeer } from './torch-peer.ts';
 import type { BenchOptions, BenchResult, BenchTable } from './types.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -40,43 +41,6 @@ const root = path.resolve(import.meta.dirname, '..');
 const THREADS = 2;
 /** Timed runs per configuration on each side (after one warm-up): calls take milliseconds, so 3 were noisy. */
 const REPEATS = 7;
-
-function torchPeer(
-  model: string,
-  steps: number,
-  sampler: string,
-  guidance: number,
-  extra: string[],
-): { seconds?: number; why?: string } {
-  try {
-    const out = execFileSync(
-      '/usr/bin/python3',
-      [
-        '-m',
-        'training.parity.time_reference',
-        model,
-        '--steps',
-        String(steps),
-        '--sampler',
-        sampler,
-        '--guidance',
-        String(guidance),
-        '--repeats',
-        String(REPEATS),
-        '--threads',
-        String(os.availableParallelism()),
-        ...extra,
-      ],
-      { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 },
-    );
-    return {
-      seconds: (JSON.parse(out.trim().split('\n').at(-1)!) as { medianSeconds: number }).medianSeconds,
-    };
-  } catch (err) {
-    const msg = (err as { stderr?: string }).stderr ?? String(err);
-    return { why: msg.trim().split('\n').at(-1)?.slice(0, 120) ?? 'failed' };
-  }
-}
 
 function sessionOptions(): Record<string, unknown> {
   return ortSessionOptions('cpu', { intraOpThreads: THREADS }, 1);
@@ -95,6 +59,8 @@ async function timeCalls(session: ort.InferenceSession, feeds: ort.InferenceSess
 }
 
 const median = (sorted: number[]) => sorted[sorted.length >> 1]!;
+/** A pause between the two sides' runs, so the other side's spinning thread pool has gone to sleep. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
 const gflops = (flops: number, ms: number) => flops / ms / 1e6;
 
 /** Best and median GFLOP/s of C = A·B for n × n float32 matrices, per size. */
@@ -342,63 +308,91 @@ async function timeModel(
       );
     let pipelineCalls = 0;
     let pipelineMs = 0;
-    for (const [sampler, steps] of quick ? c.quick : CONFIGS) {
-      const times: number[] = [];
-      // The sampler's own timing (its 'done' event: first model call to last update), so the
-      // comparison with PyTorch's sampler loop needs no subtraction of a separately timed decode.
-      const samplingTimes: number[] = [];
-      let first = 0;
-      let audioSeconds = 0;
-      for (let r = 0; r < (quick ? 1 : REPEATS + 1); r++) {
-        const before = denoiserStats(gen);
-        const t0 = performance.now();
-        let firstChunk = -1;
-        let frames = 0;
-        let samplingMs = 0;
-        const onEvent: GenerateOptions['onEvent'] = (e) => {
-          if (e.type === 'done') samplingMs += e.elapsedMs;
-        };
-        for await (const chunk of gen.generate({ ...c.request, seed: r, steps, sampler, onEvent })) {
-          if (firstChunk < 0) firstChunk = performance.now() - t0;
-          frames += chunk.channels[0]!.length;
+    const peer = quick
+      ? { why: 'skipped in quick mode' }
+      : await TorchPeer.start(
+          root,
+          c.model,
+          guidance,
+          os.availableParallelism(),
+          c.peerArgs?.(decode.frames) ?? [],
+        );
+    try {
+      for (const [sampler, steps] of quick ? c.quick : CONFIGS) {
+        const times: number[] = [];
+        // The sampler's own timing (its 'done' event: first model call to last update), so the
+        // comparison with PyTorch's sampler loop needs no subtraction of a separately timed decode.
+        const samplingTimes: number[] = [];
+        const peerTimes: number[] = [];
+        let peerWhy = peer instanceof TorchPeer ? undefined : peer.why;
+        let first = 0;
+        let audioSeconds = 0;
+        for (let r = 0; r < (quick ? 1 : REPEATS + 1); r++) {
+          const before = denoiserStats(gen);
+          const t0 = performance.now();
+          let firstChunk = -1;
+          let frames = 0;
+          let samplingMs = 0;
+          const onEvent: GenerateOptions['onEvent'] = (e) => {
+            if (e.type === 'done') samplingMs += e.elapsedMs;
+          };
+          for await (const chunk of gen.generate({ ...c.request, seed: r, steps, sampler, onEvent })) {
+            if (firstChunk < 0) firstChunk = performance.now() - t0;
+            frames += chunk.channels[0]!.length;
+          }
+          const wall = (performance.now() - t0) / 1000;
+          const after = denoiserStats(gen);
+          // The first of the full runs warms up.
+          if (r > 0 || quick) {
+            times.push(wall);
+            samplingTimes.push(samplingMs / 1000);
+            pipelineCalls += after.calls - before.calls;
+            pipelineMs += after.totalMs - before.totalMs;
+          }
+          if (r === 1 || quick) {
+            first = firstChunk;
+            audioSeconds = frames / m.sampleRate;
+            const model = (after.totalMs - before.totalMs) / 1000;
+            notes.push(
+              `${c.model} ${sampler} ${steps} steps: ${(100 * (1 - model / wall)).toFixed(1)} % of wall time outside denoiser calls (sampler + decode).`,
+            );
+          }
+          // The peer's run right after ours (its first one warms up too), so both see the same load.
+          if (peer instanceof TorchPeer && peerWhy === undefined) {
+            await settle();
+            try {
+              const t = await peer.time(sampler, steps, r);
+              if (r > 0) peerTimes.push(t);
+            } catch (err) {
+              peerWhy = (err as Error).message.slice(0, 120);
+            }
+            await settle();
+          }
         }
-        const wall = (performance.now() - t0) / 1000;
-        const after = denoiserStats(gen);
-        // The first of the full runs warms up.
-        if (r > 0 || quick) {
-          times.push(wall);
-          samplingTimes.push(samplingMs / 1000);
-          pipelineCalls += after.calls - before.calls;
-          pipelineMs += after.totalMs - before.totalMs;
-        }
-        if (r === 1 || quick) {
-          first = firstChunk;
-          audioSeconds = frames / m.sampleRate;
-          const model = (after.totalMs - before.totalMs) / 1000;
-          notes.push(
-            `${c.model} ${sampler} ${steps} steps: ${(100 * (1 - model / wall)).toFixed(1)} % of wall time outside denoiser calls (sampler + decode).`,
-          );
-        }
+        times.sort((a, b) => a - b);
+        samplingTimes.sort((a, b) => a - b);
+        peerTimes.sort((a, b) => a - b);
+        const ours = median(times);
+        const sampling = median(samplingTimes);
+        const peerSeconds = peerWhy === undefined && peerTimes.length > 0 ? median(peerTimes) : undefined;
+        rows.push({
+          model: c.model,
+          sampler,
+          steps,
+          'sonodiff s': Number(ours.toFixed(3)),
+          'sonodiff × real time': Number((audioSeconds / ours).toFixed(2)),
+          'first chunk ms': Math.round(first),
+          'sonodiff sampling s': Number(sampling.toFixed(3)),
+          'PyTorch eager sampling s':
+            peerSeconds !== undefined ? Number(peerSeconds.toFixed(3)) : (peerWhy ?? ''),
+          'sampling speed-up': peerSeconds !== undefined ? Number((peerSeconds / sampling).toFixed(2)) : '',
+          'sampling speed-up, best runs':
+            peerSeconds !== undefined ? Number((peerTimes[0]! / samplingTimes[0]!).toFixed(2)) : '',
+          'end-to-end speed-up': peerSeconds !== undefined ? Number((peerSeconds / ours).toFixed(2)) : '',
+        });
       }
-      times.sort((a, b) => a - b);
-      const ours = median(times);
-      const sampling = median(samplingTimes.sort((a, b) => a - b));
-      const peer = quick
-        ? { why: 'skipped in quick mode' }
-        : torchPeer(c.model, steps, sampler, guidance, c.peerArgs?.(decode.frames) ?? []);
-      rows.push({
-        model: c.model,
-        sampler,
-        steps,
-        'sonodiff s': Number(ours.toFixed(3)),
-        'sonodiff × real time': Number((audioSeconds / ours).toFixed(2)),
-        'first chunk ms': Math.round(first),
-        'sonodiff sampling s': Number(sampling.toFixed(3)),
-        'PyTorch eager sampling s':
-          peer.seconds !== undefined ? Number(peer.seconds.toFixed(3)) : (peer.why ?? ''),
-        'sampling speed-up': peer.seconds !== undefined ? Number((peer.seconds / sampling).toFixed(2)) : '',
-        'end-to-end speed-up': peer.seconds !== undefined ? Number((peer.seconds / ours).toFixed(2)) : '',
-      });
+    } finally {
+      if (peer instanceof TorchPeer) peer.close();
     }
     const eff: EfficiencyModel = {
       name: `${c.model} (CFG batch 2)`,
@@ -461,7 +455,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
       `Both sides run the same weights (PyTorch reads them back from the pack's model.onnx: training/common/onnx_weights.py) and classifier-free guidance as one batched cond + uncond call, with ${os.availableParallelism()} threads. sonodiff's time includes decoding the mel spectrogram to audio with the pipeline's own decoder (per model below), which the PyTorch column does not: "sonodiff sampling" is the sampler's own time inside the pipeline (its done event: model calls through the worker + sampler arithmetic, as the PyTorch column times its sampler loop), for a like-for-like comparison; "end-to-end" is PyTorch sampling ÷ sonodiff's whole generation, decode included.`,
     );
     notes.push(
-      `PyTorch column: median of ${REPEATS} runs after a warm-up in one python process; sonodiff: median of ${REPEATS} after a warm-up. 1-min load average when the run started: ${loadAtStart.toFixed(2)} on ${os.availableParallelism()} cores (other jobs on the machine slow both sides, PyTorch's spinning thread pool most).`,
+      `Both columns: median of ${REPEATS} runs after a warm-up, the two sides alternating run by run (the PyTorch model stays loaded in one python process, training/parity/time_reference.py --serve, with a 30 ms pause either side of its run), so slow spells of the shared machine fall on both; "best runs" divides the fastest run of each. 1-min load average when the run started: ${loadAtStart.toFixed(2)} on ${os.availableParallelism()} cores.`,
     );
   }
   return {

@@ -3,6 +3,12 @@ generation benchmark (bench/generate.ts). Prints one JSON object.
 
 /usr/bin/python3 -m training.parity.time_reference digits --steps 25 --sampler dpmpp_2m --repeats 3
 /usr/bin/python3 -m training.parity.time_reference loops --steps 25 [--frames 252] [--run training/runs/loops/small]
+/usr/bin/python3 -m training.parity.time_reference digits --serve   # one timed run per stdin line (below)
+
+--serve keeps the model loaded and answers each stdin line {"sampler", "steps", "seed"} with one line
+{"seconds"}: the bench alternates these runs with its own, so both sides see the same machine load (a
+shared 2-core VM drifts by tens of percent within a minute, which separate batches of runs turned into
+ratio errors). A line {"error"} answers a request that failed; the process keeps serving.
 
 loops times one fixed request: tags drums + bass, 120 BPM, A minor, 2 bars.
 
@@ -89,26 +95,50 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=None, help="loops: loop length T (default config.snap_frames(120, 2))")
     ap.add_argument("--run", default=None, help="loops: run dir (implies --checkpoint; default as training.loops.evaluate)")
     ap.add_argument("--checkpoint", action="store_true", help="weights from the training checkpoint, not the pack's ONNX")
+    ap.add_argument("--serve", action="store_true", help="time one run per stdin line (see the module doc)")
     a = ap.parse_args()
     try:
-        run(a)
+        serve(a) if a.serve else run(a)
     except Exception as e:  # one line for the bench's PyTorch column
         sys.exit(f"{type(e).__name__}: {e}")
+
+
+def time_once(case: Case, sampler: str, steps: int, seed: int) -> float:
+    """Seconds of one sampling run (the sampler loop only: noise drawn before the clock starts)."""
+    man = json.loads((case.pack_dir / "sonodiff.json").read_text())["scheduler"]
+    sigmas = karras_sigmas(steps, man["sigma_min"], man["sigma_max"], man.get("rho", 7.0))
+    with torch.no_grad():
+        x = torch.randn(case.shape, generator=torch.Generator().manual_seed(seed)) * sigmas[0]
+        t0 = time.perf_counter()
+        SAMPLERS[sampler](case.fn, x, sigmas, **case.cond)
+        return time.perf_counter() - t0
+
+
+def serve(a: argparse.Namespace) -> None:
+    torch.set_num_threads(a.threads)
+    case = CASES[a.model](a)
+    print(json.dumps({"ready": True, "torch": torch.__version__, "audioSeconds": case.audio_seconds}), flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+            if req["sampler"] not in SAMPLERS:
+                raise ValueError(f"unknown sampler {req['sampler']!r}")
+            reply = {"seconds": time_once(case, req["sampler"], int(req["steps"]), int(req.get("seed", 0)))}
+        except Exception as e:  # noqa: BLE001 - reported to the bench, which shows it in the table
+            reply = {"error": f"{type(e).__name__}: {e}"}
+        print(json.dumps(reply), flush=True)
 
 
 def run(a: argparse.Namespace) -> None:
     torch.set_num_threads(a.threads)
     case = CASES[a.model](a)
-    man = json.loads((case.pack_dir / "sonodiff.json").read_text())["scheduler"]
-    sigmas = karras_sigmas(a.steps, man["sigma_min"], man["sigma_max"], man.get("rho", 7.0))
     times = []
-    with torch.no_grad():
-        for r in range(a.repeats + 1):
-            x = torch.randn(case.shape, generator=torch.Generator().manual_seed(r)) * sigmas[0]
-            t0 = time.perf_counter()
-            SAMPLERS[a.sampler](case.fn, x, sigmas, **case.cond)
-            if r > 0:  # the first run warms up
-                times.append(time.perf_counter() - t0)
+    for r in range(a.repeats + 1):
+        t = time_once(case, a.sampler, a.steps, r)
+        if r > 0:  # the first run warms up
+            times.append(t)
     times.sort()
     print(json.dumps({
         "model": a.model, "sampler": a.sampler, "steps": a.steps, "threads": a.threads,

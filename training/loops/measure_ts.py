@@ -53,7 +53,7 @@ def main() -> None:
         subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
         audio = read_audio(wav, C.SR)
         row = {"bpm": round(bpm, 2), "bars": bars, "key": C.KEYS[real.key], "tags": tags, "samples": len(audio),
-               "bpmTs": estimate_bpm(audio), "seamVsBeats": seam_vs_beats(audio, bars * 4),
+               "bpmTs": estimate_bpm(audio), "bpmTsPeak": estimate_bpm(audio, comb=(1,)), "seamVsBeats": seam_vs_beats(audio, bars * 4),
                "clickVsBeats": click_vs_beats(audio, bars * 4), "sub40": sub_bass_share(audio), "crestDb": crest_db(audio)}
         if real.key:
             row.update(inScale=in_scale_ratio(audio, real.key),
@@ -65,6 +65,7 @@ def main() -> None:
     summary = {
         "clips": len(rows),
         "tempoWithin2pct": float(np.mean([abs(r["bpmTs"] / r["bpm"] - 1) <= 0.02 for r in rows])),
+        "tempoWithin2pctPeakEstimate": float(np.mean([abs(r["bpmTsPeak"] / r["bpm"] - 1) <= 0.02 for r in rows])),
         "seamVsBeatsMedian": float(np.median([r["seamVsBeats"] for r in rows])),
         "clickVsBeatsMedian": float(np.median([r["clickVsBeats"] for r in rows])),
         "sub40HzShareMedian": float(np.median([r["sub40"] for r in rows])),

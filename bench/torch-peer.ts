@@ -54,13 +54,15 @@ export class TorchPeer {
     });
     const failed = new Promise<{ why: string }>((resolve) => {
       child.on('error', (err) => resolve({ why: err.message }));
-      child.on('exit', (code) =>
+      // 'close': after the process exited and its stderr was read to the end.
+      child.on('close', (code) =>
         resolve({ why: stderr.trim().split('\n').at(-1)?.slice(0, 120) || `exited with code ${code}` }),
       );
     });
     const rl = createInterface({ input: child.stdout! });
     const peer = new TorchPeer(child, rl);
-    const first = await Promise.race([peer.next(), failed]);
+    // A peer that exits ends its stdout first: then its reason is what it wrote on stderr.
+    const first = await Promise.race([peer.next().catch(() => failed), failed]);
     if ('why' in first) {
       peer.close();
       return first;

@@ -48,6 +48,9 @@ export class TorchPeer {
     const args = ['-m', 'training.parity.time_reference', model, '--serve'];
     args.push('--guidance', String(guidance), '--threads', String(threads), ...extra);
     const child = spawn('/usr/bin/python3', args, { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Writing to a peer that has exited fails on its stdin stream; the caller learns of it from the
+    // reply that never comes (next() sees the end of stdout), so the stream error itself is dropped.
+    child.stdin?.on('error', () => {});
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-2000);

@@ -134,6 +134,11 @@ def estimate_bpm(audio: np.ndarray, prior_octaves: float = 1.0, comb: tuple[int,
     return float(bpms[int(np.argmax(score))])
 
 
+def tempo_share(rows: list[dict], key: str) -> float:
+    """Share of rows whose estimated tempo (field `key`) is within ±2 % of the requested "bpm" (MIREX Acc1)."""
+    return float(np.mean([abs(r[key] / r["bpm"] - 1) <= 0.02 for r in rows]))
+
+
 def loop_chroma(audio: np.ndarray) -> np.ndarray:
     """12-bin chroma of a loop: mean |STFT| (n_fft 4096) log-compressed, 65-2100 Hz, with the 3rd and 5th
     harmonic images (a fifth and a major third above each note) partly removed."""
@@ -331,7 +336,7 @@ def main() -> None:
         print(json.dumps(row), flush=True)
 
     def tempo_ok(key):
-        return float(np.mean([abs(r[key] / r["bpm"] - 1) <= 0.02 for r in rows]))
+        return tempo_share(rows, key)
 
     def octave(key):  # MIREX "Acc2": also right when off by a factor 2, 1/2, 3 or 1/3
         return float(np.mean([any(abs(r[key] / (r["bpm"] * m) - 1) <= 0.02 for m in (1.0, 0.5, 2.0, 1 / 3, 3.0)) for r in rows]))

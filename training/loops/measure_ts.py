@@ -20,7 +20,7 @@ import numpy as np
 from . import config as C
 from .compose import Bank, tags_of
 from .evaluate import (click_vs_beats, crest_db, draw_request, estimate_bpm, in_scale_ratio, scale_rank,
-                       seam_vs_beats, sub_bass_share, tritone_away, write_results)
+                       seam_vs_beats, sub_bass_share, tempo_share, tritone_away, write_results)
 from ..common.data import read_audio
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,8 +64,8 @@ def main() -> None:
     keyed = [r for r in rows if "scaleRank" in r]
     summary = {
         "clips": len(rows),
-        "tempoWithin2pct": float(np.mean([abs(r["bpmTs"] / r["bpm"] - 1) <= 0.02 for r in rows])),
-        "tempoWithin2pctPeakEstimate": float(np.mean([abs(r["bpmTsPeak"] / r["bpm"] - 1) <= 0.02 for r in rows])),
+        "tempoWithin2pct": tempo_share(rows, "bpmTs"),
+        "tempoWithin2pctPeakEstimate": tempo_share(rows, "bpmTsPeak"),
         "seamVsBeatsMedian": float(np.median([r["seamVsBeats"] for r in rows])),
         "clickVsBeatsMedian": float(np.median([r["clickVsBeats"] for r in rows])),
         "sub40HzShareMedian": float(np.median([r["sub40"] for r in rows])),

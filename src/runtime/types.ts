@@ -24,7 +24,11 @@ export interface CpuSettings {
   graphOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** The CPU memory arena; disabling it cost 17% here. */
   memoryArena?: boolean;
-  /** Busy-wait threads; off when several sessions share the cores (spinning cost 50% with two). */
+  /**
+   * Busy-wait threads; off when several workers share the cores (spinning cost 50% with two). Default
+   * on with one worker, except for a pack's vocoder: its threads would spin on after each decode
+   * while the denoiser runs.
+   */
   spinning?: boolean;
 }
 

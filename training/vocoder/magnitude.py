@@ -25,17 +25,18 @@ import torch
 from torch import nn
 
 from ..common.ema import load_ema_model, load_train_state, make_ema, update_ema
-from ..common.export import export_onnx
+from ..common.export import export_onnx, run_in_node
 from . import config as C
 from .data import batch, load_fsdd, split
 from .dsp import FrontEnd, GriffinLim, lsd
 from .model import ConvNeXtBlock
 
-RUN_DIR = C.REPO / "training" / "runs" / "vocoder-mag"
+RUN_DIR = C.REPO / "training" / "runs" / "vocoder-mag"  # --run overrides
 MODEL = dict(n_mels=C.MEL.n_mels, dim=128, mlp=384, blocks=6, kernel=7, n_bins=C.N_BINS)
 LOG_FLOOR = math.log(1e-5)  # the LSD epsilon 1e-10 on power, as magnitude
 LR, LR_MIN, WARMUP, EMA = 2e-3, 2e-5, 200, 0.998
 W_RESYNTH = 1.0  # weight of the true-phase resynthesis LSD (consistency) beside the magnitude LSD
+W_NATIVE = 0.5  # --unroll: weight of the n_fft 512 LSD beside the metric's n_fft 2048 one
 
 
 class MagnitudeVocoder(nn.Module):
@@ -147,14 +148,21 @@ def train(a: argparse.Namespace) -> None:
     def save() -> None:
         tmp = ck_path.with_suffix(".tmp")
         torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "state": state,
-                    "gen": gen.get_state(), "rng": torch.get_rng_state(), "config": MODEL}, tmp)
+                    "gen": gen.get_state(), "rng": torch.get_rng_state(), "config": MODEL,
+                    "args": {"unroll": a.unroll, "lr": a.lr, "batch": a.batch, "threads": a.threads, "minutes": a.minutes}}, tmp)
         tmp.replace(ck_path)
 
     @torch.no_grad()
     def validate() -> float:
-        vals = [float(lsd_loss(ema.log_magnitude(fe.norm_mel(w[None])), fe.stft(w[None]).abs())) for w in valid]
+        if a.unroll > 0:  # what the decoder makes: LSD (n_fft 2048) of K Griffin-Lim iterations, fixed seeds
+            vals = [lsd(w, griffin_lim(fe, ema(fe.norm_mel(w[None])), w.shape[-1], a.unroll, seed=j)[0])
+                    for j, w in enumerate(valid)]
+        else:
+            vals = [float(lsd_loss(ema.log_magnitude(fe.norm_mel(w[None])), fe.stft(w[None]).abs())) for w in valid]
         return sum(vals) / len(vals)
 
+    # Validation: the audio LSD (n_fft 2048) of K Griffin-Lim iterations, or the magnitude's own LSD.
+    metric = f"gl{a.unroll}Lsd2048" if a.unroll > 0 else "lsd512"
     idx = torch.tensor(train_idx)
     total = a.minutes * 60
     last_save = last_valid = t_prev = time.time()
@@ -162,7 +170,7 @@ def train(a: argparse.Namespace) -> None:
     while state["seconds"] < total:
         step = state["step"]
         frac = min(1.0, state["seconds"] / total)
-        lr = min(1.0, (step + 1) / WARMUP) * (LR_MIN + 0.5 * (LR - LR_MIN) * (1 + math.cos(math.pi * frac)))
+        lr = min(1.0, (step + 1) / WARMUP) * (LR_MIN + 0.5 * (a.lr - LR_MIN) * (1 + math.cos(math.pi * frac)))
         for g in opt.param_groups:
             g["lr"] = lr
         wav = batch(data, idx, a.batch, C.CROP, gen)
@@ -173,7 +181,13 @@ def train(a: argparse.Namespace) -> None:
             spec = fe.stft(wav)
             target = spec.abs()
         log_pred = model.log_magnitude(mel)
-        loss = lsd_loss(log_pred, target) + W_RESYNTH * resynthesis_loss(fe, log_pred, spec, wav)
+        if a.unroll > 0:
+            # The decoder's own path: K Griffin-Lim iterations from a fresh random phase, scored by the
+            # LSD metric itself (n_fft 2048) and at the native resolution.
+            y = griffin_lim(fe, torch.exp(log_pred), wav.shape[-1], a.unroll, gen)
+            loss = audio_lsd_loss(wav, y, 2048, 512) + W_NATIVE * audio_lsd_loss(wav, y, 512, 128)
+        else:
+            loss = lsd_loss(log_pred, target) + W_RESYNTH * resynthesis_loss(fe, log_pred, spec, wav)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), C.GRAD_CLIP)
@@ -185,38 +199,58 @@ def train(a: argparse.Namespace) -> None:
         t_prev = now
         run_loss += float(loss)
         run_n += 1
-        if state["step"] % 200 == 0:
+        if state["step"] % a.log_every == 0:
             print(f"step {state['step']} loss {run_loss / run_n:.3f} dB lr {lr:.2e} min {state['seconds'] / 60:.1f}", flush=True)
             run_loss, run_n = 0.0, 0
         if now - last_valid > a.valid_every:
             v = validate()
-            state["valid"].append({"step": state["step"], "lsd512": round(v, 3)})
-            print(f"valid step {state['step']}: magnitude LSD {v:.3f} dB (n_fft 512)", flush=True)
+            state["valid"].append({"step": state["step"], metric: round(v, 3)})
+            what = f"LSD of Griffin-Lim {a.unroll} audio (n_fft 2048)" if a.unroll > 0 else "magnitude LSD (n_fft 512)"
+            print(f"valid step {state['step']}: {what} {v:.3f} dB", flush=True)
             last_valid = t_prev = time.time()
         if now - last_save > 180:
             save()
             last_save = t_prev = time.time()
-    state["valid"].append({"step": state["step"], "lsd512": round(validate(), 3)})
-    print(f"done: step {state['step']}, magnitude LSD {state['valid'][-1]['lsd512']} dB", flush=True)
+    state["valid"].append({"step": state["step"], metric: round(validate(), 3)})
+    print(f"done: step {state['step']}, {metric} {state['valid'][-1][metric]} dB", flush=True)
     save()
 
 
-def griffin_lim(fe: FrontEnd, mag: torch.Tensor, length: int, iterations: int, seed: int) -> torch.Tensor:
-    """Fast Griffin-Lim (momentum 0.99) from a random phase, as the TypeScript decoder."""
+def griffin_lim(fe: FrontEnd, mag: torch.Tensor, length: int, iterations: int, seed: int | torch.Generator) -> torch.Tensor:
+    """Fast Griffin-Lim (momentum 0.99) from a random phase, as the TypeScript decoder; the last synthesis is
+    differentiable in `mag` (`train --unroll K`)."""
     m = C.MEL
-    g = torch.Generator().manual_seed(seed)
+    g = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(seed)
     ang = torch.rand(mag.shape, generator=g) * (2 * math.pi)
     phase = torch.complex(torch.cos(ang), torch.sin(ang))
     prev = torch.zeros_like(phase)
     gamma = 0.99 / 1.99
     kw = dict(n_fft=m.n_fft, hop_length=m.hop_length, win_length=m.n_fft, window=fe.window, center=True)
     inner = (mag.shape[-1] - 1) * m.hop_length
-    for _ in range(iterations):
-        c = fe.stft(torch.istft(mag * phase, length=inner, **kw))
-        u = c - gamma * prev
-        prev = c
-        phase = u / torch.clamp(u.abs(), min=1e-16)
+    with torch.no_grad():
+        # Gradients through the iterations themselves are chaotic (training on them raised the loss):
+        # the phase is taken as given, and the magnitude learns to sound right with it.
+        fixed = mag.detach()
+        for _ in range(iterations):
+            c = fe.stft(torch.istft(fixed * phase, length=inner, **kw))
+            u = c - gamma * prev
+            prev = c
+            phase = u / torch.clamp(u.abs(), min=1e-16)
     return torch.istft(mag * phase, length=length, **kw)
+
+
+def audio_lsd_loss(ref: torch.Tensor, est: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    """The LSD metric (src/metrics/lsd.ts) of [B, L] audio, differentiable in `est`; frames where the
+    reference is digital silence (the zero padding around short crops) are left out, since a real
+    recording never is and the eps floor would reward exact zeros there."""
+    w = torch.hann_window(n_fft, periodic=True)
+    kw = dict(n_fft=n_fft, hop_length=hop, window=w, center=True, pad_mode="reflect", return_complex=True)
+    a = torch.stft(ref, **kw).abs() ** 2
+    b = torch.stft(est, **kw).abs() ** 2
+    d = 10.0 * (torch.log10(a + 1e-10) - torch.log10(b + 1e-10))
+    per_frame = torch.sqrt((d**2).mean(dim=1) + 1e-6)  # [B, frames]
+    live = (a.mean(dim=1) > 1e-12).float()
+    return (per_frame * live).sum() / live.sum().clamp(min=1.0)
 
 
 @torch.no_grad()
@@ -246,11 +280,38 @@ def evaluate(a: argparse.Namespace) -> None:
 
 
 def export(a: argparse.Namespace) -> None:
+    """ONNX (opset 17, dynamic batch and frames) + parity in onnxruntime-node on held-out mels at two
+    lengths; writes RUN_DIR/export.json (size, parameters, parity, training state)."""
+    torch.set_num_threads(1)
     model = load()
+    out = Path(a.out)
     sample = {"mel": torch.randn(1, C.MEL.n_mels, 40) * 0.3}
-    export_onnx(model, sample, Path(a.out), dynamic_axes={"mel": {0: "batch", 2: "frames"}, "magnitude": {0: "batch", 2: "frames"}},
+    export_onnx(model, sample, out, dynamic_axes={"mel": {0: "batch", 2: "frames"}, "magnitude": {0: "batch", 2: "frames"}},
                 output_name="magnitude")
-    print("wrote", a.out, Path(a.out).stat().st_size, "bytes;", sum(p.numel() for p in model.parameters()), "parameters")
+    size = out.stat().st_size
+    if size > 20 * 1024 * 1024:
+        raise AssertionError(f"{out}: {size} bytes > 20 MiB")
+    fe = FrontEnd()
+    data = load_fsdd()
+    _, valid = split(data)
+    checks = []
+    for idx, frames in (([valid[0], valid[1]], 90), ([valid[7]], 203)):
+        L = (frames - 1) * C.MEL.hop_length
+        waves = [torch.nn.functional.pad(data["waves"][i], (0, max(0, L - data["waves"][i].shape[0])))[:L] for i in idx]
+        mel = fe.norm_mel(torch.stack(waves))
+        with torch.no_grad():
+            ref = model(mel)
+        got, _ = run_in_node(out, {"mel": mel.numpy()}, output_name="magnitude")
+        diff = float((torch.from_numpy(got) - ref).abs().max())
+        checks.append({"shape": list(got.shape), "maxAbsDiff": diff, "maxAbsDiffOverPeak": diff / float(ref.abs().max())})
+    for c in checks:
+        if not c["maxAbsDiffOverPeak"] < 1e-4:
+            raise AssertionError(f"ONNX parity failed: {c}")
+    ck = torch.load(RUN_DIR / "checkpoint.pt", map_location="cpu")
+    rec = {"file": str(out), "onnxBytes": size, "parameters": sum(p.numel() for p in model.parameters()),
+           "onnxParity": checks, "state": {k: v for k, v in ck["state"].items()}, "args": ck.get("args", {})}
+    (RUN_DIR / "export.json").write_text(json.dumps(rec, indent=1))
+    print(json.dumps(rec, indent=1), flush=True)
 
 
 def main() -> None:
@@ -262,7 +323,15 @@ def main() -> None:
     ap.add_argument("--valid-every", type=float, default=300.0)
     ap.add_argument("--clips", type=int, default=60)
     ap.add_argument("--out", default=str(C.PACK_DIR / "vocoder.onnx"))
+    ap.add_argument("--unroll", type=int, default=0,
+                    help="train through K differentiable Griffin-Lim iterations from a random phase, on the audio LSD")
+    ap.add_argument("--lr", type=float, default=LR)
+    ap.add_argument("--log-every", type=int, default=200)
+    ap.add_argument("--run", default=None, help="run directory (default training/runs/vocoder-mag)")
     a = ap.parse_args()
+    if a.run:
+        global RUN_DIR
+        RUN_DIR = Path(a.run).resolve()
     {"train": train, "evaluate": evaluate, "export": export}[a.command](a)
 
 

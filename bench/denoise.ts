@@ -319,7 +319,7 @@ export async function run(opts: BenchOptions): Promise<BenchResult> {
     );
   const musicNotes = [
     `${music.length} excerpt(s) of ${opts.quick ? 2 : MUSIC_SECONDS} s (from ${MUSIC_OFFSET} s into clips long enough, else from the start) of eval/music-and-speech-clips: ${musicFiles.map((f) => f.replace(/\.ogg$/, '')).join(', ')}; downmixed to mono 16 kHz at their own level (${Math.max(...levels).toFixed(0)} to ${Math.min(...levels).toFixed(0)} dBFS RMS, inside the −40 to −15 dBFS the model was trained on), each at ${snrs.join('/')} dB with the same eval noises cycled and the same ${LEAD_IN} s lead-in, alignment and scoring as the speech table. The speech, robin and humpback clips in that folder are left out.`,
-    'The denoise model was trained on speech only; this table shows what it does to music. ESTOI is a speech-intelligibility measure (envelope correlation in one-third-octave bands up to 4.3 kHz): on music it only indicates how much of the band envelopes survives and is not a quality score; SI-SDR, segSNR and LSD are signal measures and apply as they are.',
+    'The shipped denoise model was trained on speech, then fine-tuned with 40 % music targets (synthetic: sonic-pi samples and composed loops; models/denoise/README.md); these clips are real recordings it never saw. ESTOI is a speech-intelligibility measure (envelope correlation in one-third-octave bands up to 4.3 kHz): on music it only indicates how much of the band envelopes survives and is not a quality score; SI-SDR, segSNR and LSD are signal measures and apply as they are.',
   ];
   return {
     title: 'Denoise: sonodiff vs sox noisered, ffmpeg afftdn and anlmdn (eval speech + eval noise)',

@@ -11,6 +11,9 @@ first 40 ms of the response: the late tail counts as interference). SNR uniform 
 (`snr_db`; a fine-tuning stage may narrow it)
 (target power over interference power), then a random gain sets the mixture RMS uniformly in
 [-40, -15] dBFS (same gain on the target), peaks limited to 0.99.
+With `music` = p > 0 (the music fine-tune), a share p of the examples take their clean target from the
+music pool (prepare.py: sonic-pi samples and composed loops) instead of speech; the interference is made
+the same way (babble included: speech over music is noise to remove).
 """
 
 from __future__ import annotations
@@ -93,8 +96,10 @@ def _rir(rng: np.random.Generator) -> np.ndarray:
 
 
 class Mixer:
-    def __init__(self, split: str = "train", snr_db: tuple[float, float] = (-5.0, 20.0)):
+    def __init__(self, split: str = "train", snr_db: tuple[float, float] = (-5.0, 20.0), music: float = 0.0):
         self.snr_db = snr_db
+        self.music_share = music
+        self.music = Pool(f"music_{split}") if music > 0 else None
         self.speech = Pool(f"speech_{split}")
         self.noise = Pool(f"noise_{split}")
         # FSDD clips are short (< 1 s); LibriSpeech utterances are long.
@@ -106,6 +111,14 @@ class Mixer:
         idx = self.libri if (rng.random() < 0.8 or len(self.fsdd) == 0) else self.fsdd
         for _ in range(5):  # avoid near-silent LibriSpeech segments
             s = self.speech.segment(rng, n, int(idx[rng.integers(len(idx))]))
+            if _rms(s) > 1e-3:
+                break
+        return s
+
+    def _music(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        assert self.music is not None
+        for _ in range(5):  # skip the silent stretches of one-shots and sparse loops
+            s = self.music.segment(rng, n)
             if _rms(s) > 1e-3:
                 break
         return s
@@ -125,7 +138,7 @@ class Mixer:
 
     def example(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
         """(clean target, noisy mixture), float32 [n]."""
-        s = self._speech(rng, n)
+        s = self._music(rng, n) if self.music is not None and rng.random() < self.music_share else self._speech(rng, n)
         kinds = ["recorded", "coloured", "hum", "clicks", "babble"]
         r = rng.random()
         if r < 0.10:

@@ -78,7 +78,7 @@ def main() -> None:
             "windowLength": 256,
         },
         "card": {
-            "summary": "Conditional EDM diffusion speech denoiser (16 kHz) on the SGMSE-compressed complex STFT. "
+            "summary": "Conditional EDM diffusion denoiser for speech, fine-tuned to keep music (16 kHz), on the SGMSE-compressed complex STFT. "
             "Sampling starts from x = y + sigma_max * n (y = noisy compressed spectrogram) and runs a few Euler steps "
             "on a Karras schedule; the first step acts as a predictive denoiser, later steps refine.",
             "data": [
@@ -88,8 +88,12 @@ def main() -> None:
                 "Blanket ambience sounds (rafaelmardojai/blanket), CC0 / public domain / CC BY per SOUNDS_LICENSING.md",
                 "Synthetic noise generated in training: coloured (white/pink/brown), 50/60 Hz hum with harmonics, clicks, "
                 "babble from other training utterances, exponentially decaying noise reverberation",
+                "Music targets of the fifth stage: the Sonic Pi sample pack (train/music/sonic-pi-samples, vinyl_* and misc_* "
+                "left out; freesound.org samples placed in CC0 by their authors, arovane_* by Uwe Zahn, CC0) and loops composed "
+                "from its drum one-shots and FluidR3_GM notes (Frank Wen, Toby Smithe; MIT) rendered with FluidSynth "
+                "(training/loops/bank.py, training/loops/compose.py)",
             ],
-            "licences": ["CC-BY-4.0", "CC-BY-SA-4.0", "CC0-1.0"],
+            "licences": ["CC-BY-4.0", "CC-BY-SA-4.0", "CC0-1.0", "MIT"],
             "architecture": f"2-D UNet over (257 bins, T frames), 4 input channels (state re/im + condition re/im), "
             f"4x4 patchify stem and transposed-conv head, levels {list(MODEL_CFG['channels'])} channels, residual blocks "
             f"with GroupNorm/SiLU and FiLM from a Fourier embedding of c_noise = ln(sigma)/4; EDM preconditioning "

@@ -23,7 +23,8 @@ from ..common.edm import cfg_denoiser, karras_sigmas, sample_dpmpp_2m
 from . import config as C
 from .classifier import load_classifier, predict
 from .dataset import centre_crop, example, load_cache, log_mel_of, normalise, split_indices
-from .train import load_ema
+from ..common.onnx_weights import load_onnx_weights
+from .train import build_model, load_ema
 
 
 def mean_pairwise(x: torch.Tensor) -> float:
@@ -62,7 +63,9 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     clf = load_classifier()
-    model = load_ema()
+    # Without the training checkpoint, the shipped pack's weights (read back from model.onnx) are the model.
+    ck = C.RUN_DIR / "checkpoint.pt"
+    model = load_ema() if ck.exists() else load_onnx_weights(build_model(), C.PACK_DIR / "model.onnx")
     cache = load_cache()
     _, valid_idx = split_indices(cache)
     xv = normalise(torch.stack([example(cache, i) for i in valid_idx])).unsqueeze(1)

@@ -80,6 +80,12 @@ export interface VocoderIo {
    * the vocoder's spectrum as it is.
    */
   refineIterations?: number;
+  /**
+   * Magnitude vocoders: give the network's magnitude the mel inversion's low-band treatment (bins under
+   * 20 Hz emptied, 20–40 Hz tapered by (f/40)²) before Griffin-Lim. For generators whose mels carry
+   * more sub-bass than real audio (loops); a vocoder renders what the mel says. Default false.
+   */
+  shapeLowBand?: boolean;
 }
 
 export interface ModelIo {
@@ -282,6 +288,7 @@ export const manifestSchema = {
             output: { type: 'string', minLength: 1 },
             kind: { enum: ['spectrum', 'magnitude'] },
             refineIterations: { type: 'integer', minimum: 0, maximum: 1000 },
+            shapeLowBand: { type: 'boolean' },
           },
         },
       },

@@ -43,6 +43,11 @@ export interface ModelRepresentation {
    * representation keeps phase, magnitude only for mel. Absent for waveforms.
    */
   spectrum?(x: Float32Array, frames: number): LinearSpectrum;
+  /**
+   * Applies, in place, the low-frequency treatment of this representation's own inversion to a
+   * magnitude made another way (a magnitude vocoder's), so both decoders render the same band.
+   */
+  shapeMagnitude?(magnitude: Spectrogram): void;
 }
 
 export type LinearSpectrum =
@@ -273,11 +278,15 @@ class MelRepresentation implements ModelRepresentation {
     // 40 Hz (median of 14); after mel → inversion → Griffin-Lim it was 17 %, 6.8 % with the bins under
     // 20 Hz left empty, and 0.5 % with the bins up to 40 Hz also tapered by (f/40)² (0.14 % with
     // them empty), at +0.03 dB log-spectral distance to the original loop. Below 20 Hz is inaudible.
+    this.shapeMagnitude(magnitude);
+    return { kind: 'magnitude', magnitude };
+  }
+  /** Bins under 20 Hz emptied, 20–40 Hz scaled by (f/40)² (see spectrum()). */
+  shapeMagnitude(magnitude: Spectrogram): void {
     const { bins, data } = magnitude;
     const taper = Math.min(bins, this.lowGain.length);
     for (let f = 0; f < magnitude.frames; f++)
       for (let b = 0; b < taper; b++) data[f * bins + b]! *= this.lowGain[b]!;
-    return { kind: 'magnitude', magnitude };
   }
   decode(x: Float32Array, frames: number, length: number, seed = 0): Float32Array {
     const lin = this.spectrum(x, frames).magnitude;

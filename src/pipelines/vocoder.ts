@@ -20,6 +20,8 @@ export class NeuralVocoder {
    * (io.vocoder.refineIterations, default 0), on a magnitude vocoder's from a random phase (default 32).
    */
   readonly refineIterations: number;
+  /** io.vocoder.shapeLowBand: the decoder shapes this magnitude's lowest bins as the mel inversion does. */
+  readonly shapeLowBand: boolean;
   private readonly session: ModelSession;
 
   private constructor(session: ModelSession, io: VocoderIo, nMels: number, bins: number) {
@@ -29,6 +31,7 @@ export class NeuralVocoder {
     this.bins = bins;
     this.kind = io.kind ?? 'spectrum';
     this.refineIterations = io.refineIterations ?? (this.kind === 'magnitude' ? 32 : 0);
+    this.shapeLowBand = io.shapeLowBand === true;
   }
 
   /** Loads the pack's vocoder through `runtime`; undefined when the pack has none. */

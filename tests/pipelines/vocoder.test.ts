@@ -309,6 +309,7 @@ describe('neural vocoder', () => {
       for (let i = 0; i < mag.data.length; i++) diff = Math.max(diff, Math.abs(mag.data[i]! - nnls.data[i]!));
       expect(diff).toBeGreaterThan(1e-3);
       // Decoding is exactly seeded Griffin-Lim towards that magnitude.
+      expect(voc.shapeLowBand).toBe(false);
       const a = await decodeWindow(rep, voc, x, frames, length, 5);
       const want = griffinLim(mag, { ...o, iterations: 8, momentum: 0.99, seed: 5, length }).signal;
       expect(same(a, want)).toBe(true);
@@ -322,6 +323,37 @@ describe('neural vocoder', () => {
       expect(la.every(Number.isFinite)).toBe(true);
     } finally {
       await voc.dispose();
+    }
+    // shapeLowBand: the same Griffin-Lim, towards the magnitude with the mel inversion's low band
+    // (bins under 20 Hz emptied, 20–40 Hz tapered), in windows and loops alike.
+    const shapedPack: ModelPack = {
+      ...magPack,
+      manifest: {
+        ...magPack.manifest,
+        io: { ...magPack.manifest.io, vocoder: { ...magPack.manifest.io.vocoder!, shapeLowBand: true } },
+      },
+    };
+    const sv = (await NeuralVocoder.load(shapedPack, runtime, { device: 'cpu' }))!;
+    try {
+      expect(sv.shapeLowBand).toBe(true);
+      const mag = await sv.magnitude(x, frames);
+      const shaped = { ...mag, data: mag.data.slice() };
+      rep.shapeMagnitude!(shaped);
+      // 8 kHz, 256-point STFT: bin 0 (DC) is emptied, bin 1 (31 Hz) scaled by (31.25/40)², the rest kept.
+      const binSum = (m: { data: Float32Array }, b: number) => {
+        let t = 0;
+        for (let f = 0; f < frames; f++) t += m.data[f * mag.bins + b]!;
+        return t;
+      };
+      expect(binSum(shaped, 0)).toBe(0);
+      expect(binSum(mag, 1)).toBeGreaterThan(0);
+      expect(binSum(shaped, 1)).toBeCloseTo(binSum(mag, 1) * (31.25 / 40) ** 2, 4);
+      expect(binSum(shaped, 2)).toBe(binSum(mag, 2));
+      const a = await decodeWindow(rep, sv, x, frames, length, 5);
+      expect(same(a, griffinLim(shaped, { ...o, iterations: 8, momentum: 0.99, seed: 5, length }).signal)).toBe(true);
+      expect(same(a, griffinLim(mag, { ...o, iterations: 8, momentum: 0.99, seed: 5, length }).signal)).toBe(false);
+    } finally {
+      await sv.dispose();
     }
     // A magnitude output declared as a spectrum does not fit: the load fails naming the shape.
     await expect(

@@ -22,6 +22,7 @@ import math
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -118,6 +119,51 @@ def resynthesis_loss(fe: FrontEnd, log_pred: torch.Tensor, target: torch.Tensor,
     return total / 2
 
 
+def use_loops_profile() -> None:
+    """Switches the recipe's constants (training/vocoder/config.py, read at call time by dsp.py and this
+    module) to the loops pack: 16 kHz, n_fft = win 1024, hop 256, 80 Slaney mels, its value scale; data
+    are loops composed from the loops sample bank (training/runs/loops/bank.npz)."""
+    global MODEL
+    from ..loops import config as LC
+
+    C.MEL, C.SHIFT, C.SCALE = LC.MEL, LC.SHIFT, LC.SCALE
+    C.N_BINS = LC.MEL.n_fft // 2 + 1
+    C.PACK_DIR = C.REPO / "models" / "loops"
+    C.CROP = LC.SR  # 1 s crops of (tiled) loops
+    MODEL = dict(MODEL, n_mels=LC.MEL.n_mels, n_bins=C.N_BINS)
+
+
+class LoopSource:
+    """Random crops of freshly composed loops (train) and whole loops of another seed (held out)."""
+
+    def __init__(self, valid_loops: int = 40):
+        from ..loops.compose import Bank, compose
+
+        self.bank, self.compose = Bank(), compose
+        rng = np.random.default_rng(2)  # the denoiser's music_val seed: never a training loop
+        self.valid = [torch.from_numpy(np.ascontiguousarray(compose(self.bank, rng).audio)) for _ in range(valid_loops)]
+
+    def batch(self, size: int, length: int, gen: torch.Generator) -> torch.Tensor:
+        rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
+        out = []
+        for _ in range(size):
+            a = self.compose(self.bank, rng).audio
+            a = np.tile(a, int(np.ceil(2 * length / len(a))))  # seamless: tiling keeps the groove
+            s = int(rng.integers(0, len(a) - length + 1))
+            gain = 10.0 ** (rng.uniform(-1, 1) * C.GAIN_DB / 20.0)
+            out.append(torch.from_numpy(np.ascontiguousarray(a[s : s + length] * gain, dtype=np.float32)))
+        return torch.stack(out)
+
+
+def held_out(pack: str, n: int) -> list[torch.Tensor]:
+    """n held-out waveforms: FSDD takes 0-4 spread over speakers and digits, or the held-out composed loops."""
+    if pack == "loops":
+        return LoopSource(valid_loops=n).valid
+    data = load_fsdd()
+    _, valid_idx = split(data)
+    return [data["waves"][i] for i in valid_idx[:: max(1, len(valid_idx) // n)][:n]]
+
+
 def load(path: Path | None = None) -> MagnitudeVocoder:
     return load_ema_model(path or RUN_DIR / "checkpoint.pt", lambda ck: build(), map_location="cpu")[0].eval()
 
@@ -126,9 +172,18 @@ def train(a: argparse.Namespace) -> None:
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     RUN_DIR.mkdir(parents=True, exist_ok=True)
-    data = load_fsdd()
-    train_idx, valid_idx = split(data)
-    valid = [data["waves"][i] for i in valid_idx[::5]]
+    if a.pack == "loops":
+        loops = LoopSource()
+        valid = loops.valid
+        next_batch = lambda: loops.batch(a.batch, C.CROP, gen)  # noqa: E731
+        n_train = "composed on the fly"
+    else:
+        data = load_fsdd()
+        train_idx, valid_idx = split(data)
+        valid = [data["waves"][i] for i in valid_idx[::5]]
+        idx = torch.tensor(train_idx)
+        next_batch = lambda: batch(data, idx, a.batch, C.CROP, gen)  # noqa: E731
+        n_train = len(train_idx)
     fe = FrontEnd()
     model = build()
     ema = make_ema(model)
@@ -144,13 +199,14 @@ def train(a: argparse.Namespace) -> None:
         torch.set_rng_state(ck["rng"])
         print(f"resumed at step {state['step']} ({state['seconds'] / 60:.1f} min)", flush=True)
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"parameters {n_params}; train clips {len(train_idx)}, validating on {len(valid)} held-out", flush=True)
+    print(f"parameters {n_params}; train clips {n_train}, validating on {len(valid)} held-out", flush=True)
 
     def save() -> None:
         tmp = ck_path.with_suffix(".tmp")
         torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "state": state,
                     "gen": gen.get_state(), "rng": torch.get_rng_state(), "config": MODEL,
-                    "args": {"unroll": a.unroll, "lr": a.lr, "batch": a.batch, "threads": a.threads, "minutes": a.minutes}}, tmp)
+                    "args": {"unroll": a.unroll, "lr": a.lr, "batch": a.batch, "threads": a.threads, "minutes": a.minutes,
+                             "pack": a.pack}}, tmp)
         tmp.replace(ck_path)
 
     @torch.no_grad()
@@ -164,7 +220,6 @@ def train(a: argparse.Namespace) -> None:
 
     # Validation: the audio LSD (n_fft 2048) of K Griffin-Lim iterations, or the magnitude's own LSD.
     metric = f"gl{a.unroll}Lsd2048" if a.unroll > 0 else "lsd512"
-    idx = torch.tensor(train_idx)
     total = a.minutes * 60
     last_save = last_valid = t_prev = time.time()
     run_loss, run_n = 0.0, 0
@@ -174,7 +229,7 @@ def train(a: argparse.Namespace) -> None:
         lr = min(1.0, (step + 1) / WARMUP) * (LR_MIN + 0.5 * (a.lr - LR_MIN) * (1 + math.cos(math.pi * frac)))
         for g in opt.param_groups:
             g["lr"] = lr
-        wav = batch(data, idx, a.batch, C.CROP, gen)
+        wav = next_batch()
         with torch.no_grad():
             mel = fe.norm_mel(wav)
             # The generator's mels are not exact: train on slightly noisy ones (as the spectrum vocoder).
@@ -257,15 +312,20 @@ def audio_lsd_loss(ref: torch.Tensor, est: torch.Tensor, n_fft: int, hop: int) -
 @torch.no_grad()
 def evaluate(a: argparse.Namespace) -> None:
     torch.set_num_threads(a.threads)
-    data = load_fsdd()
-    _, valid_idx = split(data)
     fe = FrontEnd()
     nnls = GriffinLim(fe)
     model = load()
     rows: dict[str, list[float]] = {}
-    clips = valid_idx[:: max(1, len(valid_idx) // a.clips)][: a.clips]
-    for j, i in enumerate(clips):
-        w = data["waves"][i][None]
+    waves = held_out(a.pack, a.clips)
+    if a.pack == "loops":  # what measure_loops_ts.ts decodes through the TypeScript loop decoder
+        import scipy.io.wavfile
+
+        wav_dir = RUN_DIR / "heldout"
+        wav_dir.mkdir(parents=True, exist_ok=True)
+        for j, w in enumerate(waves):
+            scipy.io.wavfile.write(str(wav_dir / f"loop{j:03d}.wav"), C.MEL.sample_rate, w.numpy().astype(np.float32))
+    for j, w in enumerate(waves):
+        w = w[None]
         mel = fe.norm_mel(w)
         mags = {"nnls": nnls.mel_to_linear(torch.exp(fe.log_mel(w))), "net": model(mel)}
         for name, mag in mags.items():
@@ -274,8 +334,8 @@ def evaluate(a: argparse.Namespace) -> None:
                 y = griffin_lim(fe, mag, w.shape[-1], k, seed=j)
                 rows.setdefault(f"{name}-gl{k}", []).append(lsd(w[0], y[0]))
     out = {k: round(sum(v) / len(v), 3) for k, v in rows.items()}
-    out["clips"] = len(clips)
-    out["note"] = "LSD dB (n_fft 2048, hop 512, src/metrics/lsd.ts) of fast Griffin-Lim (momentum 0.99, random phase) audio vs the original held-out take; *-magnitude-lsd512: the magnitude itself vs the true STFT magnitude"
+    out["clips"] = len(rows["net-gl8"])
+    out["note"] = "LSD dB (n_fft 2048, hop 512, src/metrics/lsd.ts) of fast Griffin-Lim (momentum 0.99, random phase) audio vs the original held-out take (or loop, not wrapped); *-magnitude-lsd512: the magnitude itself vs the true STFT magnitude"
     (RUN_DIR / "evaluate.json").write_text(json.dumps(out, indent=1))
     print(json.dumps(out, indent=1))
 
@@ -293,12 +353,11 @@ def export(a: argparse.Namespace) -> None:
     if size > 20 * 1024 * 1024:
         raise AssertionError(f"{out}: {size} bytes > 20 MiB")
     fe = FrontEnd()
-    data = load_fsdd()
-    _, valid = split(data)
+    valid = held_out(a.pack, 8)
     checks = []
-    for idx, frames in (([valid[0], valid[1]], 90), ([valid[7]], 203)):
+    for idx, frames in (([0, 1], 90), ([7], 203)):
         L = (frames - 1) * C.MEL.hop_length
-        waves = [torch.nn.functional.pad(data["waves"][i], (0, max(0, L - data["waves"][i].shape[0])))[:L] for i in idx]
+        waves = [torch.nn.functional.pad(valid[i], (0, max(0, L - valid[i].shape[0])))[:L] for i in idx]
         mel = fe.norm_mel(torch.stack(waves))
         with torch.no_grad():
             ref = model(mel)
@@ -329,7 +388,12 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=LR)
     ap.add_argument("--log-every", type=int, default=200)
     ap.add_argument("--run", default=None, help="run directory (default training/runs/vocoder-mag)")
+    ap.add_argument("--pack", choices=["digits", "loops"], default="digits", help="whose mels: the front end and data")
     a = ap.parse_args()
+    if a.pack == "loops":
+        use_loops_profile()
+        if a.out == str(C.REPO / "models" / "digits" / "vocoder.onnx"):
+            a.out = str(C.PACK_DIR / "vocoder.onnx")
     if a.run:
         global RUN_DIR
         RUN_DIR = Path(a.run).resolve()

@@ -66,6 +66,18 @@ const fs = require('fs');
 """
 
 
+def keep_vocoder(pack_dir: Path, man: dict) -> str:
+    """A pack's vocoder is exported on its own (training/vocoder): copy its io.vocoder block from the pack's
+    current manifest into `man` (when its file is there) and return the current README's "## Vocoder"
+    section, so that re-exporting the diffusion model keeps both."""
+    man_path, readme_path = pack_dir / "sonodiff.json", pack_dir / "README.md"
+    old = json.loads(man_path.read_text())["io"].get("vocoder") if man_path.exists() else None
+    if old is not None and (pack_dir / old["model"]).exists():
+        man["io"]["vocoder"] = old
+    text = readme_path.read_text() if readme_path.exists() else ""
+    return text[text.index("\n## Vocoder"):] if "\n## Vocoder" in text else ""
+
+
 def run_in_node(model: str | Path, inputs: dict[str, np.ndarray], output_name: str = "out") -> tuple[np.ndarray, float]:
     """Run the ONNX file once in onnxruntime-node; returns (output, milliseconds)."""
     with tempfile.TemporaryDirectory() as td:

@@ -58,6 +58,15 @@ def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(x.astype(np.float64) ** 2) + 1e-12))
 
 
+def _audible(draw, tries: int = 5) -> np.ndarray:
+    """The first of up to `tries` draws that is not near-silent (else the last)."""
+    for _ in range(tries):
+        s = draw()
+        if _rms(s) > 1e-3:
+            break
+    return s
+
+
 def _coloured(rng: np.random.Generator, n: int) -> np.ndarray:
     g = rng.uniform(0.0, 2.0)
     spec = np.fft.rfft(rng.standard_normal(n))
@@ -109,19 +118,13 @@ class Mixer:
 
     def _speech(self, rng: np.random.Generator, n: int) -> np.ndarray:
         idx = self.libri if (rng.random() < 0.8 or len(self.fsdd) == 0) else self.fsdd
-        for _ in range(5):  # avoid near-silent LibriSpeech segments
-            s = self.speech.segment(rng, n, int(idx[rng.integers(len(idx))]))
-            if _rms(s) > 1e-3:
-                break
-        return s
+        # Near-silent LibriSpeech segments are redrawn.
+        return _audible(lambda: self.speech.segment(rng, n, int(idx[rng.integers(len(idx))])))
 
     def _music(self, rng: np.random.Generator, n: int) -> np.ndarray:
         assert self.music is not None
-        for _ in range(5):  # skip the silent stretches of one-shots and sparse loops
-            s = self.music.segment(rng, n)
-            if _rms(s) > 1e-3:
-                break
-        return s
+        # The silent stretches of one-shots and sparse loops are redrawn.
+        return _audible(lambda: self.music.segment(rng, n))
 
     def _noise_component(self, rng: np.random.Generator, n: int, kind: str) -> np.ndarray:
         if kind == "recorded":

@@ -11,7 +11,7 @@ import json
 import torch
 from torch import nn
 
-from ..common.export import export_onnx, verify_onnx
+from ..common.export import export_onnx, keep_vocoder, verify_onnx
 from ..common.unet import count_parameters
 from . import config as C
 from .train import load_ema
@@ -184,14 +184,8 @@ def main() -> None:
         "unresolved, see training/digits/preview.py); 'seven' is the weakest digit; 8 kHz only"
     )
     man = manifest(count_parameters(model.precond.model), quality, cost)
-    # The vocoder (training/vocoder/export.py) is exported separately: keep its io.vocoder block and
-    # the README's "## Vocoder" section across a re-export of the diffusion model.
     man_path, readme_path = C.PACK_DIR / "sonodiff.json", C.PACK_DIR / "README.md"
-    old_vocoder = json.loads(man_path.read_text())["io"].get("vocoder") if man_path.exists() else None
-    if old_vocoder is not None and (C.PACK_DIR / old_vocoder["model"]).exists():
-        man["io"]["vocoder"] = old_vocoder
-    old_readme = readme_path.read_text() if readme_path.exists() else ""
-    vocoder_section = old_readme[old_readme.index("\n## Vocoder"):] if "\n## Vocoder" in old_readme else ""
+    vocoder_section = keep_vocoder(C.PACK_DIR, man)
     man_path.write_text(json.dumps(man, indent=2) + "\n")
     size = onnx_path.stat().st_size
     readme_path.write_text(readme(man, size, checks) + vocoder_section)

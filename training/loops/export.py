@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..common.export import export_onnx, verify_onnx
+from ..common.export import export_onnx, keep_vocoder, verify_onnx
 from . import config as C
 from .bank import CREDITS
 from .model import OnnxDenoiser, count_parameters
@@ -260,14 +260,8 @@ def main() -> None:
         quality["cliMeasure"] = "training.loops.measure_ts: the same requests through `sonodiff generate` (TypeScript sampler, ONNX Runtime, circular Griffin-Lim 32 it, -1 dBFS peak)"
         quality.update({f"cli{k[0].upper()}{k[1:]}": v for k, v in json.loads(ts_path.read_text()).items()})
     man = manifest(int(count_parameters(precond.model)), quality, cost, st["size"])
-    # The vocoder (training/vocoder/magnitude.py --pack loops) is exported separately: keep its io.vocoder
-    # block and the README's "## Vocoder" section across a re-export of the diffusion model.
     man_path, readme_path = out / "sonodiff.json", out / "README.md"
-    old_vocoder = json.loads(man_path.read_text())["io"].get("vocoder") if man_path.exists() else None
-    if old_vocoder is not None and (out / old_vocoder["model"]).exists():
-        man["io"]["vocoder"] = old_vocoder
-    old_readme = readme_path.read_text() if readme_path.exists() else ""
-    vocoder_section = old_readme[old_readme.index("\n## Vocoder"):] if "\n## Vocoder" in old_readme else ""
+    vocoder_section = keep_vocoder(out, man)
     man_path.write_text(json.dumps(man, indent=2) + "\n")
     size = onnx_path.stat().st_size
     readme_path.write_text(readme(man, size, checks, speed) + vocoder_section)
